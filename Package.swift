@@ -1,0 +1,46 @@
+// swift-tools-version:6.2
+import PackageDescription
+
+// Paddock: a ZooKeeper-compatible coordination service shaped as a microkernel.
+// Targets and what each may import are drawn in ../shared/ARCHITECTURE.md.
+let package = Package(
+    name: "Paddock",
+    products: [
+        .executable(name: "paddock", targets: ["paddock"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-log.git", from: "1.16.0"),
+        .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.0"),
+    ],
+    targets: [
+        .target(name: "Jute"),
+        .target(name: "DataTree", dependencies: ["Jute"]),
+        .target(name: "ZAB", dependencies: ["Jute"]),
+        .target(name: "ModuleAPI", dependencies: ["Jute"]),
+        .target(
+            name: "Kernel",
+            dependencies: [
+                "Jute", "DataTree", "ZAB", "ModuleAPI",
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        .systemLibrary(
+            name: "CLibuv", path: "Plugins/CLibuv", pkgConfig: "libuv", providers: [.apt(["libuv1-dev"])]),
+        .target(
+            name: "LibuvTransport",
+            dependencies: ["ModuleAPI", "CLibuv", .product(name: "Logging", package: "swift-log")],
+            path: "Plugins/LibuvTransport"
+        ),
+        .executableTarget(
+            name: "paddock",
+            dependencies: [
+                "Kernel", "ModuleAPI", "LibuvTransport",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]
+        ),
+        .testTarget(name: "JuteTests", dependencies: ["Jute"], resources: [.copy("Vectors")]),
+        .testTarget(name: "DataTreeTests", dependencies: ["DataTree", "Jute"]),
+        .testTarget(name: "KernelTests", dependencies: ["Kernel", "ModuleAPI", "Jute", "DataTree"]),
+    ]
+)

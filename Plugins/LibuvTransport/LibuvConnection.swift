@@ -1,0 +1,39 @@
+import CLibuv
+import ModuleAPI
+
+/// One accepted TCP connection.
+///
+/// Why @unchecked Sendable is safe: `id`, `remoteAddress`, `remoteHost` and `transport` are
+/// immutable; every other field is touched only on the transport's loop thread. The methods
+/// other threads call (`send`, `close`, `setReading`) only enqueue a command for that thread.
+final class LibuvConnection: ClientConnection, @unchecked Sendable {
+    let id: ConnectionID
+    let remoteAddress: String
+    let remoteHost: String
+    private unowned let transport: LibuvTransport
+    var transportForCallbacks: LibuvTransport { transport }
+
+    // Loop-thread state.
+    let handle: UnsafeMutablePointer<uv_tcp_t>
+    var decoder: FrameDecoder
+    var outbox: [UInt8] = []
+    var admitted = false
+    var closing = false
+    var reading = false
+
+    init(id: ConnectionID, remoteHost: String, remotePort: Int, transport: LibuvTransport,
+         handle: UnsafeMutablePointer<uv_tcp_t>, decoder: FrameDecoder) {
+        self.id = id
+        self.remoteHost = remoteHost
+        self.remoteAddress = remoteHost.contains(":") ? "[\(remoteHost)]:\(remotePort)" : "\(remoteHost):\(remotePort)"
+        self.transport = transport
+        self.handle = handle
+        self.decoder = decoder
+    }
+
+    var stream: UnsafeMutablePointer<uv_stream_t> { UnsafeMutablePointer<uv_stream_t>(OpaquePointer(handle)) }
+
+    func send(_ bytes: [UInt8]) { transport.enqueue(.send(self, bytes)) }
+    func close() { transport.enqueue(.close(self)) }
+    func setReading(_ enabled: Bool) { transport.enqueue(.reading(self, enabled)) }
+}

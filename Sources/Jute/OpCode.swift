@@ -1,0 +1,179 @@
+/// Request types, numbered as ZooKeeper's ZooDefs.OpCode.
+public enum OpCode: Int32, Sendable, CaseIterable {
+    case notification = 0
+    case create = 1
+    case delete = 2
+    case exists = 3
+    case getData = 4
+    case setData = 5
+    case getACL = 6
+    case setACL = 7
+    case getChildren = 8
+    case sync = 9
+    case ping = 11
+    case getChildren2 = 12
+    case check = 13
+    case multi = 14
+    case create2 = 15
+    case reconfig = 16
+    case checkWatches = 17
+    case removeWatches = 18
+    case createContainer = 19
+    case deleteContainer = 20
+    case createTTL = 21
+    case multiRead = 22
+    case auth = 100
+    case setWatches = 101
+    case sasl = 102
+    case getEphemerals = 103
+    case getAllChildrenNumber = 104
+    case setWatches2 = 105
+    case addWatch = 106
+    case whoAmI = 107
+    case createSession = -10
+    case closeSession = -11
+    case error = -1
+
+    /// ZooKeeper's short names, used by `cons` (lop=) and logs.
+    public var shortName: String {
+        switch self {
+        case .notification: "NOTF"
+        case .create, .create2, .createContainer, .createTTL: "CREA"
+        case .delete, .deleteContainer: "DELE"
+        case .exists: "EXIS"
+        case .getData: "GETD"
+        case .setData: "SETD"
+        case .getACL: "GETA"
+        case .setACL: "SETA"
+        case .getChildren, .getChildren2: "GETC"
+        case .sync: "SYNC"
+        case .ping: "PING"
+        case .check: "CHEC"
+        case .multi: "MULT"
+        case .multiRead: "MLTR"
+        case .reconfig: "RCFG"
+        case .checkWatches: "CHKW"
+        case .removeWatches: "REMW"
+        case .auth: "AUTH"
+        case .setWatches, .setWatches2: "SETW"
+        case .sasl: "SASL"
+        case .getEphemerals: "GETE"
+        case .getAllChildrenNumber: "GACN"
+        case .addWatch: "ADDW"
+        case .whoAmI: "WHOA"
+        case .createSession: "SESS"
+        case .closeSession: "CLOS"
+        case .error: "ERR"
+        }
+    }
+}
+
+/// Reserved request xids, as ZooKeeper's ClientCnxn uses them.
+public enum ReservedXid {
+    public static let notification: Int32 = -1
+    public static let ping: Int32 = -2
+    public static let auth: Int32 = -4
+    public static let setWatches: Int32 = -8
+}
+
+/// ZooKeeper's KeeperException.Code values, sent in ReplyHeader.err.
+public enum KeeperError: Int32, Error, Sendable {
+    case ok = 0
+    case systemError = -1
+    case runtimeInconsistency = -2
+    case dataInconsistency = -3
+    case connectionLoss = -4
+    case marshallingError = -5
+    case unimplemented = -6
+    case operationTimeout = -7
+    case badArguments = -8
+    case unknownSession = -12
+    case newConfigNoQuorum = -13
+    case reconfigInProgress = -14
+    case apiError = -100
+    case noNode = -101
+    case noAuth = -102
+    case badVersion = -103
+    case noChildrenForEphemerals = -108
+    case nodeExists = -110
+    case notEmpty = -111
+    case sessionExpired = -112
+    case invalidCallback = -113
+    case invalidACL = -114
+    case authFailed = -115
+    case sessionMoved = -118
+    case notReadOnly = -119
+    case ephemeralOnLocalSession = -120
+    case noWatcher = -121
+    case requestTimeout = -122
+    case reconfigDisabled = -123
+    case sessionClosedRequireSasl = -124
+    case quotaExceeded = -125
+    case throttled = -127
+}
+
+/// Watcher.Event.EventType values.
+public enum EventType: Int32, Sendable {
+    case none = -1
+    case nodeCreated = 1
+    case nodeDeleted = 2
+    case nodeDataChanged = 3
+    case nodeChildrenChanged = 4
+    case dataWatchRemoved = 5
+    case childWatchRemoved = 6
+    case persistentWatchRemoved = 7
+}
+
+/// Watcher.Event.KeeperState values.
+public enum KeeperState: Int32, Sendable {
+    case disconnected = 0
+    case syncConnected = 3
+    case authFailed = 4
+    case connectedReadOnly = 5
+    case saslAuthenticated = 6
+    case expired = -112
+    case closed = 7
+}
+
+/// CreateMode flags as sent in CreateRequest.flags.
+public enum CreateMode: Int32, Sendable {
+    case persistent = 0
+    case ephemeral = 1
+    case persistentSequential = 2
+    case ephemeralSequential = 3
+    case container = 4
+    case persistentWithTTL = 5
+    case persistentSequentialWithTTL = 6
+
+    public var isEphemeral: Bool { self == .ephemeral || self == .ephemeralSequential }
+    public var isSequential: Bool {
+        self == .persistentSequential || self == .ephemeralSequential || self == .persistentSequentialWithTTL
+    }
+    public var isContainer: Bool { self == .container }
+    public var isTTL: Bool { self == .persistentWithTTL || self == .persistentSequentialWithTTL }
+}
+
+/// AddWatchMode values (addWatch, op 106).
+public enum AddWatchMode: Int32, Sendable {
+    case persistent = 0
+    case persistentRecursive = 1
+}
+
+/// WatcherType values used by checkWatches and removeWatches.
+public enum WatcherType: Int32, Sendable {
+    case children = 1
+    case data = 2
+    case any = 3
+    case persistent = 4
+    case persistentRecursive = 5
+}
+
+/// ZooDefs.Perms bits.
+public enum Perms {
+    public static let read: Int32 = 1
+    public static let write: Int32 = 2
+    public static let create: Int32 = 4
+    public static let delete: Int32 = 8
+    public static let admin: Int32 = 16
+    public static let all: Int32 = 31
+}

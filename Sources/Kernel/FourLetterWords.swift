@@ -1,0 +1,178 @@
+import DataTree
+import Jute
+
+/// The four-letter words on the client port, in the shapes ZooKeeper prints so existing scripts
+/// and dashboards parse them.
+enum FourLetterWords {
+    static let all: Set<String> = ["ruok", "srvr", "stat", "mntr", "conf", "cons", "crst", "envi", "wchs", "wchc",
+                                   "wchp", "dump", "isro", "srst", "dirs"]
+    /// The version line; the suffix tells operators which server answered.
+    static let version = "3.8.0-paddock, built on unknown"
+}
+
+extension KernelState {
+    /// The reply to a four-letter word; the connection closes after it.
+    func fourLetterWord(_ word: String) -> String {
+        // ZooKeeper always allows srvr, whatever the whitelist says.
+        guard word == "srvr" || config.fourLetterWordWhitelist.contains(word) else {
+            return "\(word) is not executed because it is not in the whitelist.\n"
+        }
+        switch word {
+        case "ruok": return "imok"
+        case "isro": return "rw"
+        case "srvr": return serverSummary(withClients: false)
+        case "stat": return serverSummary(withClients: true)
+        case "cons": return connectionLines(detailed: true) + "\n"
+        case "crst":
+            for connection in connections.values { connection.latency.reset() }
+            return "Connection stats reset.\n"
+        case "srst":
+            stats.reset()
+            return "Server stats reset.\n"
+        case "mntr": return monitor()
+        case "conf": return configuration()
+        case "envi": return environment()
+        case "wchs": return watchSummary()
+        case "wchc": return watchesByConnection()
+        case "wchp": return watchesByPath()
+        case "dump": return dump()
+        case "dirs": return "datadir_size: 0\nlogdir_size: 0\n"
+        default: return "\(word) is not executed because it is not in the whitelist.\n"
+        }
+    }
+
+    private func hex(_ value: Int64) -> String { "0x" + String(UInt64(bitPattern: value), radix: 16) }
+
+    private func serverSummary(withClients: Bool) -> String {
+        var out = "Zookeeper version: \(FourLetterWords.version)\n"
+        if withClients { out += "Clients:\n" + connectionLines(detailed: false) + "\n" }
+        let latency = stats.latency
+        out += "Latency min/avg/max: \(latency.min)/\(format(latency.average))/\(latency.max)\n"
+        out += "Received: \(stats.packetsReceived)\nSent: \(stats.packetsSent)\nConnections: \(connections.count)\n"
+        out += "Outstanding: 0\nZxid: \(hex(lastZxid))\nMode: standalone\nNode count: \(tree.nodeCount)\n"
+        return out
+    }
+
+    private func format(_ value: Double) -> String {
+        let scaled = (value * 10).rounded() / 10
+        return scaled == scaled.rounded() ? "\(Int64(scaled)).0" : "\(scaled)"
+    }
+
+    /// One line per connection, ` /ip:port[0](queued=..,recved=..,sent=..[,sid=..])`.
+    private func connectionLines(detailed: Bool) -> String {
+        var out = ""
+        for connection in connections.values.sorted(by: { $0.id < $1.id }) {
+            out += " /\(connection.connection.remoteAddress)[\(connection.sessionId == nil ? 0 : 1)]"
+            out += "(queued=0,recved=\(connection.received),sent=\(connection.sent)"
+            if detailed, let sid = connection.sessionId {
+                let timeout = sessions[sid]?.timeoutMs ?? 0
+                let latency = connection.latency
+                out += ",sid=\(hex(sid)),lop=\(connection.lastOp),est=\(connection.establishedMs),to=\(timeout)"
+                if connection.lastCxid >= 0 { out += ",lcxid=\(hex(Int64(connection.lastCxid)))" }
+                out += ",lzxid=\(hex(connection.lastZxid)),lresp=\(connection.lastResponseMs)"
+                out += ",llat=\(latency.count == 0 ? 0 : latency.max),minlat=\(latency.min)"
+                out += ",avglat=\(Int64(latency.average)),maxlat=\(latency.max)"
+            }
+            out += ")\n"
+        }
+        return out
+    }
+
+    private func monitor() -> String {
+        let latency = stats.latency
+        let rows: [(String, String)] = [
+            ("zk_version", FourLetterWords.version),
+            ("zk_server_state", "standalone"),
+            ("zk_ephemerals_count", "\(tree.ephemeralCount)"),
+            ("zk_num_alive_connections", "\(connections.count)"),
+            ("zk_avg_latency", format(latency.average)),
+            ("zk_outstanding_requests", "0"),
+            ("zk_znode_count", "\(tree.nodeCount)"),
+            ("zk_global_sessions", "\(sessions.count)"),
+            ("zk_watch_count", "\(tree.dataWatches.count + tree.childWatches.count)"),
+            ("zk_auth_failed_count", "\(stats.authFailures)"),
+            ("zk_min_latency", "\(latency.min)"),
+            ("zk_max_latency", "\(latency.max)"),
+            ("zk_approximate_data_size", "\(tree.approximateDataSize)"),
+            ("zk_packets_sent", "\(stats.packetsSent)"),
+            ("zk_packets_received", "\(stats.packetsReceived)"),
+            ("zk_uptime", "\(clock.wallMs() - startedMs)"),
+            ("zk_local_sessions", "0"),
+        ]
+        return rows.map { "\($0.0)\t\($0.1)\n" }.joined()
+    }
+
+    private func configuration() -> String {
+        """
+        clientPort=\(config.clientPort)
+        secureClientPort=-1
+        dataDir=\(config.dataDir)/version-2
+        dataDirSize=0
+        dataLogDir=\(config.effectiveDataLogDir)/version-2
+        dataLogSize=0
+        tickTime=\(config.tickTime)
+        maxClientCnxns=\(config.maxClientCnxns)
+        minSessionTimeout=\(config.effectiveMinSessionTimeout)
+        maxSessionTimeout=\(config.effectiveMaxSessionTimeout)
+        clientPortListenBacklog=-1
+        serverId=0
+
+        """
+    }
+
+    private func environment() -> String {
+        var out = "Environment:\nzookeeper.version=\(FourLetterWords.version)\n"
+        out += "host.name=\(hostName())\n"
+        out += "os.name=Linux\n"
+        return out
+    }
+
+    /// wchs: ZooKeeper counts data watches only.
+    private func watchSummary() -> String {
+        let table = tree.dataWatches
+        return "\(table.watchers.count) connections watching \(table.pathCount) paths\nTotal watches:\(table.count)\n"
+    }
+
+    private func watchesByConnection() -> String {
+        let table = tree.dataWatches
+        var out = ""
+        for watcher in table.watchers.sorted() {
+            let sid = connections[watcher]?.sessionId ?? 0
+            out += "\(hex(sid))\n"
+            for path in table.paths(of: watcher).sorted() { out += "\t\(path)\n" }
+        }
+        return out + "\n"
+    }
+
+    private func watchesByPath() -> String {
+        let table = tree.dataWatches
+        var out = ""
+        for path in table.paths.sorted() {
+            out += "\(path)\n"
+            for watcher in table.watchers(of: path).keys.sorted() {
+                out += "\t\(hex(connections[watcher]?.sessionId ?? 0))\n"
+            }
+        }
+        return out + "\n"
+    }
+
+    private func dump() -> String {
+        var out = "SessionTracker dump:\nSession Sets (\(sessions.count))/(\(sessions.count)):\n"
+        for session in sessions.sessions.values.sorted(by: { $0.id < $1.id }) {
+            out += "1 expire at \(session.expiresAtMs):\n\t\(hex(session.id))\n"
+        }
+        out += "ephemeral nodes dump:\n"
+        let owners = tree.ephemerals.filter { !$0.value.isEmpty }
+        out += "Sessions with Ephemerals (\(owners.count)):\n"
+        for (sid, paths) in owners.sorted(by: { $0.key < $1.key }) {
+            out += "\(hex(sid)):\n"
+            for path in paths.sorted() { out += "\t\(path)\n" }
+        }
+        out += "Connections dump:\nConnections Sets (1)/(\(connections.count)):\n"
+        out += "\(connections.count) expire at 0:\n"
+        for connection in connections.values.sorted(by: { $0.id < $1.id }) {
+            out += "\tip: /\(connection.connection.remoteAddress) sessionId: \(hex(connection.sessionId ?? 0))\n"
+        }
+        return out
+    }
+}

@@ -1,0 +1,90 @@
+import DataTree
+import Jute
+import Logging
+import ModuleAPI
+import ZAB
+
+/// Everything a server owns: the tree, sessions, connections, the pipeline's pending changes and
+/// the proposal numbering. Touched only on the kernel executor, so nothing here takes a lock.
+final class KernelState {
+    let config: Config
+    let logger: Logger
+    let clock: any Clock
+    let tree = DataTree()
+    var sessions: SessionTable
+    var numbering = ProposalNumbering(lastZxid: 0)
+    var pending = PendingChanges()
+    var connections: [ConnectionID: ServerConnection] = [:]
+    var stats = ServerStats()
+    let startedMs: Int64
+
+    init(config: Config, logger: Logger, clock: any Clock) {
+        self.config = config
+        self.logger = logger
+        self.clock = clock
+        startedMs = clock.wallMs()
+        // ZooKeeper's standalone server numbers sessions as server 1.
+        sessions = SessionTable(serverId: 1, nowMs: clock.wallMs(), tickMs: config.tickTime)
+    }
+
+    var lastZxid: Int64 { tree.lastProcessedZxid }
+
+    // MARK: Connections
+
+    func opened(_ connection: any ClientConnection) {
+        connections[connection.id] = ServerConnection(connection: connection, establishedMs: clock.wallMs())
+    }
+
+    func closed(_ id: ConnectionID) {
+        guard let connection = connections.removeValue(forKey: id) else { return }
+        connection.isClosing = true
+        tree.dataWatches.removeWatcher(id)
+        tree.childWatches.removeWatcher(id)
+        if let sid = connection.sessionId, let session = sessions[sid], session.connection == id {
+            session.connection = nil
+        }
+    }
+
+    func close(_ connection: ServerConnection, reason: String) {
+        logger.info("closing connection \(connection.connection.remoteAddress): \(reason)")
+        connection.close()
+    }
+
+    // MARK: Timers
+
+    /// Expires sessions whose clients went quiet: their close is an ordinary transaction.
+    func expireSessions() {
+        let now = clock.monotonicMs()
+        for session in sessions.expired(nowMs: now) {
+            logger.info("Expiring session 0x\(String(session.id, radix: 16)), timeout of \(session.timeoutMs)ms exceeded")
+            closeSession(session, cxid: 0, reply: nil)
+        }
+    }
+
+    /// ZooKeeper's ContainerManager: empty containers that once had children, and childless TTL
+    /// nodes past their TTL, are deleted through ordinary deleteContainer transactions.
+    func removeExpiredContainers() {
+        let now = clock.wallMs()
+        var candidates: [String] = []
+        for path in tree.containers {
+            if let node = tree.node(path), node.cversion > 0, node.children.isEmpty { candidates.append(path) }
+        }
+        for path in tree.ttls {
+            guard let node = tree.node(path), node.children.isEmpty,
+                  let ttl = EphemeralOwner.ttlValue(node.ephemeralOwner), now - node.mtime > ttl else { continue }
+            candidates.append(path)
+        }
+        for path in candidates.sorted().prefix(config.containerMaxPerMinute) {
+            let header = TxnHeader(clientId: 0, cxid: 0, zxid: numbering.next(), time: now, type: OpCode.deleteContainer.rawValue)
+            commit(header, .deleteContainer(path: path), reply: nil)
+        }
+    }
+}
+
+/// Time as the kernel sees it; the simulator substitutes its own.
+protocol Clock: Sendable {
+    /// Milliseconds since the epoch, for Stat times.
+    func wallMs() -> Int64
+    /// Milliseconds on a clock that never jumps, for timeouts.
+    func monotonicMs() -> Int64
+}

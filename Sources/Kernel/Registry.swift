@@ -1,0 +1,80 @@
+import Logging
+import ModuleAPI
+
+/// Names -> module factories. The kernel lists only its own built-ins (`none` codec,
+/// `participant` role); the executable registers the modules under Plugins/, and zoo.cfg picks.
+public struct ModuleRegistry: Sendable {
+    public typealias TransportFactory = @Sendable (Logger) throws -> any Transport
+
+    public private(set) var transports: [String: TransportFactory] = [:]
+    public private(set) var snapshotCodecs: [String: any SnapshotCodec] = ["none": UncompressedSnapshotCodec()]
+    public private(set) var authProviders: [String: any AuthProvider] = [:]
+    public private(set) var roles: [String: any PeerRole] = ["participant": ParticipantRole()]
+
+    public init() {}
+
+    public mutating func registerTransport(_ name: String, _ factory: @escaping TransportFactory) {
+        precondition(transports[name] == nil, "transport \(name) registered twice")
+        transports[name] = factory
+    }
+
+    public mutating func registerSnapshotCodec(_ name: String, _ codec: any SnapshotCodec) {
+        precondition(snapshotCodecs[name] == nil, "snapshot codec \(name) registered twice")
+        snapshotCodecs[name] = codec
+    }
+
+    public mutating func registerAuthProvider(_ name: String, _ provider: any AuthProvider) {
+        precondition(authProviders[name] == nil, "auth provider \(name) registered twice")
+        authProviders[name] = provider
+    }
+
+    public mutating func registerRole(_ name: String, _ role: any PeerRole) {
+        precondition(roles[name] == nil, "role \(name) registered twice")
+        roles[name] = role
+    }
+
+    /// The modules a configuration picks; an unknown name stops start-up listing the known ones.
+    public func resolve(_ config: Config) throws(ModuleError) -> ResolvedModules {
+        ResolvedModules(
+            transport: try pick(transports, config.transport, key: "paddock.transport"),
+            snapshotCodec: try pick(snapshotCodecs, config.snapshotCompressionMethod, key: "zookeeper.snapshot.compression.method"),
+            authProviders: try config.authProviders.keys.sorted().map { n throws(ModuleError) in
+                try pick(authProviders, config.authProviders[n]!, key: "authProvider.\(n)")
+            },
+            role: try pick(roles, config.peerType, key: "peerType"))
+    }
+
+    private func pick<T>(_ table: [String: T], _ name: String, key: String) throws(ModuleError) -> T {
+        guard let module = table[name] else {
+            throw ModuleError(key: key, name: name, known: table.keys.sorted())
+        }
+        return module
+    }
+}
+
+public struct ResolvedModules: Sendable {
+    public var transport: ModuleRegistry.TransportFactory
+    public var snapshotCodec: any SnapshotCodec
+    public var authProviders: [any AuthProvider]
+    public var role: any PeerRole
+}
+
+public struct ModuleError: Error, CustomStringConvertible, Sendable {
+    public var key: String
+    public var name: String
+    public var known: [String]
+    public var description: String {
+        "\(key)=\(name): no such module; known: \(known.joined(separator: ", "))"
+    }
+}
+
+/// Snapshots written as plain bytes (`zookeeper.snapshot.compression.method=none`).
+struct UncompressedSnapshotCodec: SnapshotCodec {
+    var fileSuffix: String { "" }
+}
+
+/// A voting member of the ensemble; standalone is an ensemble of one participant.
+struct ParticipantRole: PeerRole {
+    var name: String { "participant" }
+    var votes: Bool { true }
+}
