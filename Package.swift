@@ -31,10 +31,11 @@ let package = Package(
             dependencies: ["ModuleAPI", "CLibuv", .product(name: "Logging", package: "swift-log")],
             path: "Plugins/LibuvTransport"
         ),
+        .target(name: "DigestAuth", dependencies: ["ModuleAPI"], path: "Plugins/DigestAuth"),
         .executableTarget(
             name: "paddock",
             dependencies: [
-                "Kernel", "ModuleAPI", "LibuvTransport",
+                "Kernel", "ModuleAPI", "LibuvTransport", "DigestAuth",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
@@ -42,5 +43,6 @@ let package = Package(
         .testTarget(name: "JuteTests", dependencies: ["Jute"], resources: [.copy("Vectors")]),
         .testTarget(name: "DataTreeTests", dependencies: ["DataTree", "Jute"]),
         .testTarget(name: "KernelTests", dependencies: ["Kernel", "ModuleAPI", "Jute", "DataTree"]),
+        .testTarget(name: "PluginTests", dependencies: ["DigestAuth", "ModuleAPI"]),
     ]
 )

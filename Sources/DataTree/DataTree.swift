@@ -39,7 +39,7 @@ public final class DataTree {
 
     /// Bytes of paths and data, as ZooKeeper's approximateDataSize.
     public var approximateDataSize: Int {
-        nodes.reduce(0) { $0 + $1.key.utf8.count + $1.value.data.count }
+        nodes.reduce(0) { $0 + $1.key.utf8.count + ($1.value.data?.count ?? 0) }
     }
 
     public var ephemeralCount: Int { ephemerals.values.reduce(0) { $0 + $1.count } }

@@ -2,7 +2,8 @@ import Jute
 
 /// One znode. Reference type so the tree's map and a parent's child set never copy data.
 public final class Znode {
-    public var data: [UInt8]
+    /// nil when the client sent null data (ZooKeeper returns it as null, length -1).
+    public var data: [UInt8]?
     public var aclID: Int64
     public var czxid: Int64
     public var mzxid: Int64
@@ -18,7 +19,7 @@ public final class Znode {
     public var ephemeralOwner: Int64
     public var children: Set<String> = []
 
-    public init(data: [UInt8], aclID: Int64, zxid: Int64, time: Int64, ephemeralOwner: Int64) {
+    public init(data: [UInt8]?, aclID: Int64, zxid: Int64, time: Int64, ephemeralOwner: Int64) {
         self.data = data
         self.aclID = aclID
         self.czxid = zxid
@@ -41,7 +42,7 @@ public final class Znode {
         stat.aversion = aversion
         // Clients see only real owners; container and TTL markers read as 0, as in ZooKeeper.
         stat.ephemeralOwner = EphemeralOwner.isSession(ephemeralOwner) ? ephemeralOwner : 0
-        stat.dataLength = Int32(data.count)
+        stat.dataLength = Int32(data?.count ?? 0)
         stat.numChildren = Int32(children.count)
         return stat
     }

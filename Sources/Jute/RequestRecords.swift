@@ -46,13 +46,14 @@ public typealias CheckVersionRequest = PathVersionRequest
 /// create, create2, createContainer (flags decide the mode), and createTTL when `ttl` is set.
 public struct CreateRequest: JuteRecord {
     public var path: String
-    public var data: [UInt8]
+    /// Null data is kept null, as ZooKeeper stores and returns it.
+    public var data: [UInt8]?
     public var acl: [ACL]
     public var flags: Int32
     /// Present only in CreateTTLRequest (op 21).
     public var ttl: Int64?
 
-    public init(path: String, data: [UInt8], acl: [ACL], flags: Int32, ttl: Int64? = nil) {
+    public init(path: String, data: [UInt8]?, acl: [ACL], flags: Int32, ttl: Int64? = nil) {
         self.path = path
         self.data = data
         self.acl = acl
@@ -62,7 +63,7 @@ public struct CreateRequest: JuteRecord {
     public init(from r: inout JuteReader) throws { try self.init(from: &r, withTTL: false) }
     public init(from r: inout JuteReader, withTTL: Bool) throws {
         path = try r.readString() ?? ""
-        data = try r.readBuffer() ?? []
+        data = try r.readBuffer()
         acl = try ACL.readList(&r)
         flags = try r.readInt32()
         ttl = withTTL ? try r.readInt64() : nil
@@ -78,12 +79,12 @@ public struct CreateRequest: JuteRecord {
 
 public struct SetDataRequest: JuteRecord {
     public var path: String
-    public var data: [UInt8]
+    public var data: [UInt8]?
     public var version: Int32
-    public init(path: String, data: [UInt8], version: Int32) { self.path = path; self.data = data; self.version = version }
+    public init(path: String, data: [UInt8]?, version: Int32) { self.path = path; self.data = data; self.version = version }
     public init(from r: inout JuteReader) throws {
         path = try r.readString() ?? ""
-        data = try r.readBuffer() ?? []
+        data = try r.readBuffer()
         version = try r.readInt32()
     }
     public func write(to w: inout JuteWriter) { w.writeString(path); w.writeBuffer(data); w.writeInt32(version) }

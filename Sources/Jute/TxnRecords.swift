@@ -32,13 +32,13 @@ public struct TxnHeader: JuteRecord, Equatable {
 /// CreateTxn, CreateContainerTxn and CreateTTLTxn in one type; the txn's op code picks the encoding.
 public struct CreateTxn: Equatable, Sendable {
     public var path: String
-    public var data: [UInt8]
+    public var data: [UInt8]?
     public var acl: [ACL]
     public var ephemeral: Bool
     public var parentCVersion: Int32
     /// Only for createTTL.
     public var ttl: Int64
-    public init(path: String, data: [UInt8], acl: [ACL], ephemeral: Bool, parentCVersion: Int32, ttl: Int64 = 0) {
+    public init(path: String, data: [UInt8]?, acl: [ACL], ephemeral: Bool, parentCVersion: Int32, ttl: Int64 = 0) {
         self.path = path
         self.data = data
         self.acl = acl
@@ -56,7 +56,7 @@ public enum Txn: Equatable, Sendable {
     case createTTL(CreateTxn)
     case delete(path: String)
     case deleteContainer(path: String)
-    case setData(path: String, data: [UInt8], version: Int32)
+    case setData(path: String, data: [UInt8]?, version: Int32)
     case setACL(path: String, acl: [ACL], version: Int32)
     case check(path: String, version: Int32)
     case createSession(timeOut: Int32)
@@ -110,21 +110,21 @@ public enum Txn: Equatable, Sendable {
         guard let op = OpCode(rawValue: type) else { throw JuteError.unknownType(type) }
         switch op {
         case .create, .create2:
-            let path = try r.readString() ?? "", data = try r.readBuffer() ?? [], acl = try ACL.readList(&r)
+            let path = try r.readString() ?? "", data = try r.readBuffer(), acl = try ACL.readList(&r)
             let ephemeral = try r.readBool(), parentCVersion = try r.readInt32()
             self = .create(CreateTxn(path: path, data: data, acl: acl, ephemeral: ephemeral, parentCVersion: parentCVersion))
         case .createContainer:
-            let path = try r.readString() ?? "", data = try r.readBuffer() ?? [], acl = try ACL.readList(&r)
+            let path = try r.readString() ?? "", data = try r.readBuffer(), acl = try ACL.readList(&r)
             let parentCVersion = try r.readInt32()
             self = .createContainer(CreateTxn(path: path, data: data, acl: acl, ephemeral: false, parentCVersion: parentCVersion))
         case .createTTL:
-            let path = try r.readString() ?? "", data = try r.readBuffer() ?? [], acl = try ACL.readList(&r)
+            let path = try r.readString() ?? "", data = try r.readBuffer(), acl = try ACL.readList(&r)
             let parentCVersion = try r.readInt32(), ttl = try r.readInt64()
             self = .createTTL(CreateTxn(path: path, data: data, acl: acl, ephemeral: false, parentCVersion: parentCVersion, ttl: ttl))
         case .delete: self = .delete(path: try r.readString() ?? "")
         case .deleteContainer: self = .deleteContainer(path: try r.readString() ?? "")
         case .setData:
-            self = .setData(path: try r.readString() ?? "", data: try r.readBuffer() ?? [], version: try r.readInt32())
+            self = .setData(path: try r.readString() ?? "", data: try r.readBuffer(), version: try r.readInt32())
         case .setACL:
             self = .setACL(path: try r.readString() ?? "", acl: try ACL.readList(&r), version: try r.readInt32())
         case .check: self = .check(path: try r.readString() ?? "", version: try r.readInt32())

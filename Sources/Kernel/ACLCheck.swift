@@ -1,10 +1,11 @@
 import Jute
+import ModuleAPI
 
 /// ACL validation at write time, as ZooKeeper's fixupACL: no empty lists, `world` only for
 /// `anyone`, `auth` expanded to the session's authenticated ids, duplicates removed.
-/// Enforcement of permissions and the pluggable schemes arrive with the auth modules.
+/// Other schemes are checked by their auth module. Enforcement of permissions is issue 4's.
 enum ACLCheck {
-    static func fixup(_ acl: [ACL], session: Session) throws(KeeperError) -> [ACL] {
+    static func fixup(_ acl: [ACL], session: Session, providers: [String: any AuthProvider]) throws(KeeperError) -> [ACL] {
         guard !acl.isEmpty else { throw .invalidACL }
         var result: [ACL] = []
         for entry in acl {
@@ -13,17 +14,14 @@ enum ACLCheck {
                 guard entry.id.id == "anyone" else { throw .invalidACL }
                 append(entry, to: &result)
             case "auth":
-                let ids = session.authIds.filter { $0.scheme != "ip" }
+                let ids = session.authIds.filter { providers[$0.scheme]?.isAuthenticated == true }
                 guard !ids.isEmpty else { throw .invalidACL }
                 for id in ids { append(ACL(perms: entry.perms, id: id), to: &result) }
-            case "digest":
-                guard entry.id.id.contains(":") else { throw .invalidACL }
-                append(entry, to: &result)
-            case "ip":
-                guard !entry.id.id.isEmpty else { throw .invalidACL }
-                append(entry, to: &result)
             default:
-                throw .invalidACL
+                guard let provider = providers[entry.id.scheme], provider.isValid(expression: entry.id.id) else {
+                    throw .invalidACL
+                }
+                append(entry, to: &result)
             }
         }
         return result

@@ -25,6 +25,11 @@ extension KernelState {
             sendConnectResponse(connection, timeout: timeout, sessionId: session.id, readOnly: readOnlyReply)
             return
         }
+        // ZooKeeper drops the session's current connection before it checks the password.
+        if let session = sessions[request.sessionId], let previous = session.connection, previous != connection.id,
+           let old = connections[previous] {
+            close(old, reason: "session 0x\(String(session.id, radix: 16)) reconnecting on another connection")
+        }
         guard let session = sessions[request.sessionId], !session.isClosing,
               request.passwd == SessionTable.password(for: request.sessionId) else {
             // ZooKeeper answers an unknown, expired or wrongly-authenticated session with a zero
@@ -34,9 +39,6 @@ extension KernelState {
                 ConnectResponse(timeOut: 0, sessionId: 0, passwd: [UInt8](repeating: 0, count: 16), readOnly: readOnlyReply).write(to: &w)
             })
             return close(connection, reason: "\(reason) for 0x\(String(request.sessionId, radix: 16))")
-        }
-        if let previous = session.connection, previous != connection.id, let old = connections[previous] {
-            close(old, reason: "session 0x\(String(session.id, radix: 16)) moved to another connection")
         }
         attach(session, to: connection)
         sessions.touch(session, nowMs: clock.monotonicMs())

@@ -24,7 +24,7 @@ extension KernelState {
         case "stat": return serverSummary(withClients: true)
         case "cons": return connectionLines(detailed: true) + "\n"
         case "crst":
-            for connection in connections.values { connection.latency.reset() }
+            for connection in connections.values { connection.resetStats() }
             return "Connection stats reset.\n"
         case "srst":
             stats.reset()
@@ -98,6 +98,8 @@ extension KernelState {
             ("zk_packets_received", "\(stats.packetsReceived)"),
             ("zk_uptime", "\(clock.wallMs() - startedMs)"),
             ("zk_local_sessions", "0"),
+            ("zk_open_file_descriptor_count", "\(ProcessFacts.openFileDescriptorCount())"),
+            ("zk_max_file_descriptor_count", "\(ProcessFacts.maxFileDescriptorCount())"),
         ]
         return rows.map { "\($0.0)\t\($0.1)\n" }.joined()
     }
@@ -121,10 +123,14 @@ extension KernelState {
     }
 
     private func environment() -> String {
-        var out = "Environment:\nzookeeper.version=\(FourLetterWords.version)\n"
-        out += "host.name=\(hostName())\n"
-        out += "os.name=Linux\n"
-        return out
+        let (arch, osVersion) = ProcessFacts.osArchAndVersion()
+        let (user, home) = ProcessFacts.userNameAndHome()
+        let rows = [
+            ("zookeeper.version", FourLetterWords.version), ("host.name", ProcessFacts.hostName()),
+            ("os.name", "Linux"), ("os.arch", arch), ("os.version", osVersion),
+            ("user.name", user), ("user.home", home), ("user.dir", ProcessFacts.workingDirectory()),
+        ]
+        return "Environment:\n" + rows.map { "\($0.0)=\($0.1)\n" }.joined()
     }
 
     /// wchs: ZooKeeper counts data watches only.

@@ -10,6 +10,8 @@ final class KernelState {
     let config: Config
     let logger: Logger
     let clock: any Clock
+    /// Auth modules by scheme.
+    let authProviders: [String: any AuthProvider]
     let tree = DataTree()
     var sessions: SessionTable
     var numbering = ProposalNumbering(lastZxid: 0)
@@ -18,8 +20,9 @@ final class KernelState {
     var stats = ServerStats()
     let startedMs: Int64
 
-    init(config: Config, logger: Logger, clock: any Clock) {
+    init(config: Config, logger: Logger, clock: any Clock, authProviders: [any AuthProvider]) {
         self.config = config
+        self.authProviders = Dictionary(authProviders.map { ($0.scheme, $0) }, uniquingKeysWith: { first, _ in first })
         self.logger = logger
         self.clock = clock
         startedMs = clock.wallMs()
@@ -32,7 +35,8 @@ final class KernelState {
     // MARK: Connections
 
     func opened(_ connection: any ClientConnection) {
-        connections[connection.id] = ServerConnection(connection: connection, establishedMs: clock.wallMs())
+        connections[connection.id] = ServerConnection(connection: connection, establishedMs: clock.wallMs(),
+                                                      openedMonotonicMs: clock.monotonicMs())
     }
 
     func closed(_ id: ConnectionID) {
@@ -52,9 +56,18 @@ final class KernelState {
 
     // MARK: Timers
 
-    /// Expires sessions whose clients went quiet: their close is an ordinary transaction.
+    /// How long a connection may stay without completing its connect request (ZooKeeper's
+    /// zookeeper.nio.sessionlessCnxnTimeout default), so half-sent handshakes do not pile up.
+    static let sessionlessConnectionMs: Int64 = 10_000
+
+    /// Expires sessions whose clients went quiet (their close is an ordinary transaction) and
+    /// connections that never finished connecting.
     func expireSessions() {
         let now = clock.monotonicMs()
+        for connection in connections.values
+        where connection.sessionId == nil && now - connection.openedMonotonicMs > Self.sessionlessConnectionMs {
+            close(connection, reason: "no connect request within \(Self.sessionlessConnectionMs) ms")
+        }
         for session in sessions.expired(nowMs: now) {
             logger.info("Expiring session 0x\(String(session.id, radix: 16)), timeout of \(session.timeoutMs)ms exceeded")
             closeSession(session, cxid: 0, reply: nil)

@@ -15,7 +15,7 @@ public final class PaddockServer: Sendable {
         self.config = config
         self.logger = logger
         transport = try modules.transport(logger)
-        let state = KernelState(config: config, logger: logger, clock: SystemClock())
+        let state = KernelState(config: config, logger: logger, clock: SystemClock(), authProviders: modules.authProviders)
         handler = ClientPortHandler(executor: executor, state: state, config: config, logger: logger)
     }
 

@@ -1,5 +1,6 @@
 import DataTree
 import Jute
+import ModuleAPI
 
 /// PrepRequestProcessor's job: check a write against the tree plus pending changes and turn it
 /// into a transaction. Errors are ZooKeeper's codes; the caller commits them as error txns, which
@@ -8,6 +9,7 @@ struct Preparer {
     let tree: DataTree
     var pending: PendingChanges
     let extendedTypesEnabled: Bool
+    let authProviders: [String: any AuthProvider]
     let zxid: Int64
 
     /// One write op. Returns the txn's op code (which for create2 stays create2) and body.
@@ -56,7 +58,7 @@ struct Preparer {
             throw .badArguments
         }
         guard request.path.hasPrefix("/"), !request.path.utf8.contains(0) else { throw .badArguments }
-        let acl = try ACLCheck.fixup(request.acl, session: session)
+        let acl = try ACLCheck.fixup(request.acl, session: session, providers: authProviders)
         let parentPath = PathValidation.parent(of: request.path)
         var parent = pending.record(parentPath, in: tree)
         guard parent.exists else { throw .noNode }
@@ -115,7 +117,7 @@ struct Preparer {
 
     private mutating func setACL(_ request: SetACLRequest, session: Session) throws(KeeperError) -> SubTxn {
         try validate(request.path)
-        let acl = try ACLCheck.fixup(request.acl, session: session)
+        let acl = try ACLCheck.fixup(request.acl, session: session, providers: authProviders)
         var node = pending.record(request.path, in: tree)
         guard node.exists else { throw .noNode }
         guard request.version == -1 || request.version == node.aversion else { throw .badVersion }

@@ -47,7 +47,9 @@ extension KernelState {
             let total = descendantCount(path)
             succeed(target) { GetAllChildrenNumberResponse(totalNumber: Int32(total)).write(to: &$0) }
         case .whoAmI:
-            let info = session.authIds.map { ClientInfo(authScheme: $0.scheme, user: $0.id) }
+            let info = session.authIds.map { id in
+                ClientInfo(authScheme: id.scheme, user: authProviders[id.scheme]?.userName(for: id.id) ?? id.id)
+            }
             succeed(target) { WhoAmIResponse(clientInfo: info).write(to: &$0) }
         case .addWatch:
             let request = try AddWatchRequest(from: &reader)

@@ -23,10 +23,17 @@ public struct ModuleRegistry: Sendable {
         snapshotCodecs[name] = codec
     }
 
-    public mutating func registerAuthProvider(_ name: String, _ provider: any AuthProvider) {
-        precondition(authProviders[name] == nil, "auth provider \(name) registered twice")
-        authProviders[name] = provider
+    /// Registers an auth scheme under its short name and any aliases (ZooKeeper's class names,
+    /// so an existing `authProvider.N=org.apache...` line keeps working).
+    public mutating func registerAuthProvider(_ name: String, aliases: [String] = [], _ provider: any AuthProvider) {
+        for key in [name] + aliases {
+            precondition(authProviders[key] == nil, "auth provider \(key) registered twice")
+            authProviders[key] = provider
+        }
     }
+
+    /// Schemes ZooKeeper loads whatever authProvider.N says.
+    static let alwaysLoadedAuth = ["digest", "ip"]
 
     public mutating func registerRole(_ name: String, _ role: any PeerRole) {
         precondition(roles[name] == nil, "role \(name) registered twice")
@@ -38,9 +45,10 @@ public struct ModuleRegistry: Sendable {
         ResolvedModules(
             transport: try pick(transports, config.transport, key: "paddock.transport"),
             snapshotCodec: try pick(snapshotCodecs, config.snapshotCompressionMethod, key: "zookeeper.snapshot.compression.method"),
-            authProviders: try config.authProviders.keys.sorted().map { n throws(ModuleError) in
-                try pick(authProviders, config.authProviders[n]!, key: "authProvider.\(n)")
-            },
+            authProviders: try Self.alwaysLoadedAuth.compactMap { authProviders[$0] }
+                + config.authProviders.keys.sorted().map { n throws(ModuleError) in
+                    try pick(authProviders, config.authProviders[n]!, key: "authProvider.\(n)")
+                },
             role: try pick(roles, config.peerType, key: "peerType"))
     }
 

@@ -60,7 +60,8 @@ extension KernelState {
     /// A single write: prepared into a txn (or an error txn, which still takes a zxid) and committed.
     private func write(_ op: OpCode, _ target: ReplyTarget, _ session: Session, _ reader: inout JuteReader) {
         let zxid = numbering.next()
-        var preparer = Preparer(tree: tree, pending: pending, extendedTypesEnabled: config.extendedTypesEnabled, zxid: zxid)
+        var preparer = Preparer(tree: tree, pending: pending, extendedTypesEnabled: config.extendedTypesEnabled,
+                                 authProviders: authProviders, zxid: zxid)
         let sub: SubTxn
         do {
             sub = try preparer.prepare(op, &reader, session: session)
@@ -74,7 +75,8 @@ extension KernelState {
 
     private func writeMulti(_ target: ReplyTarget, _ session: Session, _ reader: inout JuteReader) {
         let zxid = numbering.next()
-        var preparer = Preparer(tree: tree, pending: pending, extendedTypesEnabled: config.extendedTypesEnabled, zxid: zxid)
+        var preparer = Preparer(tree: tree, pending: pending, extendedTypesEnabled: config.extendedTypesEnabled,
+                                 authProviders: authProviders, zxid: zxid)
         let header = TxnHeader(clientId: session.id, cxid: target.xid, zxid: zxid, time: clock.wallMs(), type: OpCode.multi.rawValue)
         do {
             let subs = try preparer.prepareMulti(&reader, session: session)
@@ -87,13 +89,21 @@ extension KernelState {
         }
     }
 
-    /// `addauth`: no scheme modules are loaded yet, so ZooKeeper's answer to an unknown scheme
-    /// applies: AuthFailed, then the connection closes.
+    /// `addauth`: the scheme's module turns the bytes into ids the session keeps. ZooKeeper answers
+    /// with zxid 0; an unknown scheme or a refusal is AuthFailed and ends the connection.
     private func authenticate(_ target: ReplyTarget, _ session: Session, _ reader: inout JuteReader) throws {
         let packet = try AuthPacket(from: &reader)
-        stats.authFailures += 1
-        respond(ReplyTarget(connection: target.connection, xid: ReservedXid.auth, op: .auth, startedMs: target.startedMs),
-                zxid: 0, err: .authFailed)
-        close(target.connection, reason: "authentication failed for scheme \(packet.scheme)")
+        let reply = ReplyTarget(connection: target.connection, xid: ReservedXid.auth, op: .auth, startedMs: target.startedMs)
+        let remoteHost = target.connection.connection.remoteHost
+        guard let provider = authProviders[packet.scheme],
+              let ids = provider.authenticate(packet.auth, remoteHost: remoteHost) else {
+            stats.authFailures += 1
+            respond(reply, zxid: 0, err: .authFailed)
+            return close(target.connection, reason: "authentication failed for scheme \(packet.scheme)")
+        }
+        for id in ids.map({ Id(scheme: packet.scheme, id: $0) }) where !session.authIds.contains(id) {
+            session.authIds.append(id)
+        }
+        respond(reply, zxid: 0, err: .ok)
     }
 }

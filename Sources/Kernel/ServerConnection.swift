@@ -6,6 +6,7 @@ import ModuleAPI
 final class ServerConnection {
     let connection: any ClientConnection
     let establishedMs: Int64
+    let openedMonotonicMs: Int64
     var sessionId: Int64?
     var received = 0
     var sent = 0
@@ -17,12 +18,24 @@ final class ServerConnection {
     /// Set once the connection is closing, so nothing more is sent or processed.
     var isClosing = false
 
-    init(connection: any ClientConnection, establishedMs: Int64) {
+    init(connection: any ClientConnection, establishedMs: Int64, openedMonotonicMs: Int64) {
         self.connection = connection
         self.establishedMs = establishedMs
+        self.openedMonotonicMs = openedMonotonicMs
     }
 
     var id: ConnectionID { connection.id }
+
+    /// crst: counters start again, as ZooKeeper's resetStats.
+    func resetStats() {
+        received = 0
+        sent = 0
+        latency.reset()
+        lastOp = "NA"
+        lastCxid = -1
+        lastZxid = -1
+        lastResponseMs = 0
+    }
 
     func send(_ frame: [UInt8]) {
         guard !isClosing else { return }

@@ -17,6 +17,11 @@ public protocol AuthProvider: Sendable {
     func matches(id: String, expression: String) -> Bool
     /// Whether an ACL entry's id is well-formed for this scheme (setACL/create validate it).
     func isValid(expression: String) -> Bool
+    /// Whether ids of this scheme name an authenticated user, so the `auth` ACL scheme may use
+    /// them (digest yes, ip no).
+    var isAuthenticated: Bool { get }
+    /// The user whoAmI reports for an id of this scheme.
+    func userName(for id: String) -> String
 }
 
 /// How a server takes part in an ensemble: participant (the kernel's) or observer (a module).

@@ -2,6 +2,7 @@ import ArgumentParser
 import Dispatch
 import Glibc
 import Kernel
+import DigestAuth
 import LibuvTransport
 import Logging
 
@@ -18,6 +19,8 @@ struct Paddock: ParsableCommand {
 func builtInModules() -> ModuleRegistry {
     var registry = ModuleRegistry()
     registry.registerTransport("libuv") { logger in LibuvTransport(logger: logger) }
+    registry.registerAuthProvider("digest", aliases: ["org.apache.zookeeper.server.auth.DigestAuthenticationProvider"],
+                                  DigestAuthProvider())
     return registry
 }
 
