@@ -18,9 +18,13 @@ let package = Package(
         .target(name: "ZAB", dependencies: ["Jute"]),
         .target(name: "ModuleAPI", dependencies: ["Jute"]),
         .target(
+            name: "Storage",
+            dependencies: ["Jute", "DataTree", "ModuleAPI", .product(name: "Logging", package: "swift-log")]
+        ),
+        .target(
             name: "Kernel",
             dependencies: [
-                "Jute", "DataTree", "ZAB", "ModuleAPI",
+                "Jute", "DataTree", "ZAB", "ModuleAPI", "Storage",
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
@@ -32,10 +36,12 @@ let package = Package(
             path: "Plugins/LibuvTransport"
         ),
         .target(name: "DigestAuth", dependencies: ["ModuleAPI"], path: "Plugins/DigestAuth"),
+        .systemLibrary(name: "CZlib", path: "Plugins/CZlib", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"])]),
+        .target(name: "ZlibSnapshot", dependencies: ["ModuleAPI", "CZlib"], path: "Plugins/ZlibSnapshot"),
         .executableTarget(
             name: "paddock",
             dependencies: [
-                "Kernel", "ModuleAPI", "LibuvTransport", "DigestAuth",
+                "Kernel", "ModuleAPI", "LibuvTransport", "DigestAuth", "ZlibSnapshot",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
@@ -43,6 +49,14 @@ let package = Package(
         .testTarget(name: "JuteTests", dependencies: ["Jute"], resources: [.copy("Vectors")]),
         .testTarget(name: "DataTreeTests", dependencies: ["DataTree", "Jute"]),
         .testTarget(name: "KernelTests", dependencies: ["Kernel", "ModuleAPI", "Jute", "DataTree"]),
+        .testTarget(
+            name: "StorageTests",
+            dependencies: ["Storage", "DataTree", "Jute", "ModuleAPI", "CodecConformance",
+                           .product(name: "Logging", package: "swift-log")]
+        ),
         .testTarget(name: "PluginTests", dependencies: ["DigestAuth", "ModuleAPI"]),
+        // The shared conformance checks every snapshot codec's tests run.
+        .target(name: "CodecConformance", dependencies: ["ModuleAPI"], path: "Tests/CodecConformance"),
+        .testTarget(name: "ZlibSnapshotTests", dependencies: ["ZlibSnapshot", "ModuleAPI", "CodecConformance"]),
     ]
 )

@@ -6,10 +6,10 @@ public struct ACLCache {
     /// ZooKeeper's id for world:anyone with all permissions, never stored in the maps.
     public static let openUnsafeID: Int64 = -1
 
-    public private(set) var aclByID: [Int64: [ACL]] = [:]
-    private var idByACL: [[ACL]: Int64] = [:]
-    private var referenceCount: [Int64: Int] = [:]
-    private var nextID: Int64 = 1
+    public internal(set) var aclByID: [Int64: [ACL]] = [:]
+    var idByACL: [[ACL]: Int64] = [:]
+    var referenceCount: [Int64: Int] = [:]
+    var nextID: Int64 = 1
 
     public init() {}
 

@@ -145,17 +145,26 @@ public final class DataTree {
             parent.cversion = c.parentCVersion
             parent.pzxid = header.zxid
         }
-        nodes[c.path] = node
-        if EphemeralOwner.isContainer(owner) {
-            containers.insert(c.path)
-        } else if EphemeralOwner.ttlValue(owner) != nil {
-            ttls.insert(c.path)
-        } else if owner != 0 {
-            ephemerals[owner, default: []].insert(c.path)
-        }
+        insert(c.path, node)
+        index(c.path, owner: owner)
         _ = dataWatches.trigger(c.path, .nodeCreated, zxid: header.zxid, into: &events)
         _ = childWatches.trigger(parentPath, .nodeChildrenChanged, zxid: header.zxid, into: &events)
         return .created(path: c.path, stat: node.stat)
+    }
+
+    func insert(_ path: String, _ node: Znode) { nodes[path] = node }
+
+    func setLastProcessedZxid(_ zxid: Int64) { lastProcessedZxid = zxid }
+
+    /// Files a node under the container, TTL or ephemeral index its owner field calls for.
+    func index(_ path: String, owner: Int64) {
+        if EphemeralOwner.isContainer(owner) {
+            containers.insert(path)
+        } else if EphemeralOwner.ttlValue(owner) != nil {
+            ttls.insert(path)
+        } else if owner != 0 {
+            ephemerals[owner, default: []].insert(path)
+        }
     }
 
     private func delete(_ path: String, zxid: Int64, events: inout [WatchNotification]) -> Outcome {

@@ -70,3 +70,32 @@ public enum EphemeralOwner {
         owner != 0 && !isContainer(owner) && ttlValue(owner) == nil
     }
 }
+
+extension Znode {
+    /// The fields a snapshot stores, with the creation-counting cversion as ZooKeeper stores it.
+    public var persisted: StatPersisted {
+        var stat = StatPersisted()
+        stat.czxid = czxid
+        stat.mzxid = mzxid
+        stat.ctime = ctime
+        stat.mtime = mtime
+        stat.version = version
+        stat.cversion = cversion
+        stat.aversion = aversion
+        stat.ephemeralOwner = ephemeralOwner
+        stat.pzxid = pzxid
+        return stat
+    }
+
+    func restore(_ stat: StatPersisted) {
+        czxid = stat.czxid
+        mzxid = stat.mzxid
+        ctime = stat.ctime
+        mtime = stat.mtime
+        version = stat.version
+        cversion = stat.cversion
+        aversion = stat.aversion
+        ephemeralOwner = stat.ephemeralOwner
+        pzxid = stat.pzxid
+    }
+}

@@ -88,3 +88,41 @@ public struct ClientInfo: JuteRecord, Hashable {
     }
     public func write(to w: inout JuteWriter) { w.writeString(authScheme); w.writeString(user) }
 }
+
+/// The Stat fields snapshots store per node (StatPersisted in zookeeper.jute); dataLength and
+/// numChildren are derived on load.
+public struct StatPersisted: JuteRecord, Hashable {
+    public var czxid: Int64 = 0
+    public var mzxid: Int64 = 0
+    public var ctime: Int64 = 0
+    public var mtime: Int64 = 0
+    public var version: Int32 = 0
+    public var cversion: Int32 = 0
+    public var aversion: Int32 = 0
+    public var ephemeralOwner: Int64 = 0
+    public var pzxid: Int64 = 0
+
+    public init() {}
+    public init(from r: inout JuteReader) throws {
+        czxid = try r.readInt64()
+        mzxid = try r.readInt64()
+        ctime = try r.readInt64()
+        mtime = try r.readInt64()
+        version = try r.readInt32()
+        cversion = try r.readInt32()
+        aversion = try r.readInt32()
+        ephemeralOwner = try r.readInt64()
+        pzxid = try r.readInt64()
+    }
+    public func write(to w: inout JuteWriter) {
+        w.writeInt64(czxid)
+        w.writeInt64(mzxid)
+        w.writeInt64(ctime)
+        w.writeInt64(mtime)
+        w.writeInt32(version)
+        w.writeInt32(cversion)
+        w.writeInt32(aversion)
+        w.writeInt64(ephemeralOwner)
+        w.writeInt64(pzxid)
+    }
+}

@@ -39,6 +39,11 @@ public struct JuteWriter {
         for item in items { element(&self, item) }
     }
 
+    /// Bytes already in jute form (a prefix prepared earlier).
+    public mutating func writeRaw(_ raw: [UInt8]) {
+        bytes.append(contentsOf: raw)
+    }
+
     public mutating func writeRecord<T: JuteRecord>(_ record: T) {
         record.write(to: &self)
     }

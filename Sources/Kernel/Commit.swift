@@ -11,21 +11,6 @@ struct ReplyTarget {
 }
 
 extension KernelState {
-    /// Applies a committed transaction: the tree changes, watch events go out first, then the
-    /// reply, so a client sees an event before any reply that reflects the change.
-    func commit(_ header: TxnHeader, _ txn: Txn, reply: ReplyTarget?) {
-        var events: [WatchNotification] = []
-        let outcome = tree.apply(header, txn, events: &events)
-        pending.committed(through: header.zxid)
-        deliver(events)
-        guard let reply else { return }
-        let err: KeeperError
-        if case .failed(let code) = outcome { err = code } else { err = .ok }
-        respond(reply, zxid: header.zxid, err: err) { w in
-            Self.writeBody(reply.op, outcome, txn: txn, to: &w)
-        }
-    }
-
     func deliver(_ events: [WatchNotification]) {
         for event in events {
             guard let connection = connections[event.watcher] else { continue }
@@ -105,10 +90,6 @@ extension KernelState {
         session.isClosing = true
         let header = TxnHeader(clientId: session.id, cxid: cxid, zxid: numbering.next(), time: clock.wallMs(),
                                type: OpCode.closeSession.rawValue)
-        commit(header, .closeSession(paths: tree.ephemeralPaths(of: session.id).sorted()), reply: reply)
-        sessions.remove(session.id)
-        if let id = session.connection, let connection = connections[id] {
-            close(connection, reason: "session 0x\(String(session.id, radix: 16)) closed")
-        }
+        propose(header, .closeSession(paths: tree.ephemeralPaths(of: session.id).sorted()), then: .sessionClosed(session, reply))
     }
 }

@@ -19,10 +19,12 @@ extension KernelState {
             let session = Session(id: sessions.allocateId(), timeoutMs: timeout)
             sessions.add(session, nowMs: clock.monotonicMs())
             attach(session, to: connection)
+            // Requests sent before the connect reply wait for the session to be durable.
+            session.pendingWrites += 1
             let header = TxnHeader(clientId: session.id, cxid: 0, zxid: numbering.next(), time: clock.wallMs(),
                                    type: OpCode.createSession.rawValue)
-            commit(header, .createSession(timeOut: Int32(timeout)), reply: nil)
-            sendConnectResponse(connection, timeout: timeout, sessionId: session.id, readOnly: readOnlyReply)
+            propose(header, .createSession(timeOut: Int32(timeout)),
+                    then: .connected(connection, session, connectResponse(timeout: timeout, sessionId: session.id, readOnly: readOnlyReply)))
             return
         }
         // ZooKeeper drops the session's current connection before it checks the password.
@@ -42,7 +44,8 @@ extension KernelState {
         }
         attach(session, to: connection)
         sessions.touch(session, nowMs: clock.monotonicMs())
-        sendConnectResponse(connection, timeout: timeout, sessionId: session.id, readOnly: readOnlyReply)
+        let response = connectResponse(timeout: timeout, sessionId: session.id, readOnly: readOnlyReply)
+        connection.send(JuteWriter.frame { response.write(to: &$0) })
     }
 
     private func attach(_ session: Session, to connection: ServerConnection) {
@@ -53,9 +56,7 @@ extension KernelState {
         }
     }
 
-    private func sendConnectResponse(_ connection: ServerConnection, timeout: Int, sessionId: Int64, readOnly: Bool?) {
-        let response = ConnectResponse(timeOut: Int32(timeout), sessionId: sessionId,
-                                       passwd: SessionTable.password(for: sessionId), readOnly: readOnly)
-        connection.send(JuteWriter.frame { response.write(to: &$0) })
+    private func connectResponse(timeout: Int, sessionId: Int64, readOnly: Bool?) -> ConnectResponse {
+        ConnectResponse(timeOut: Int32(timeout), sessionId: sessionId, passwd: SessionTable.password(for: sessionId), readOnly: readOnly)
     }
 }

@@ -2,6 +2,7 @@ import DataTree
 import Jute
 import Logging
 import ModuleAPI
+import Storage
 import ZAB
 
 /// Everything a server owns: the tree, sessions, connections, the pipeline's pending changes and
@@ -12,16 +13,32 @@ final class KernelState {
     let clock: any Clock
     /// Auth modules by scheme.
     let authProviders: [String: any AuthProvider]
-    let tree = DataTree()
+    let tree: DataTree
     var sessions: SessionTable
-    var numbering = ProposalNumbering(lastZxid: 0)
+    var numbering: ProposalNumbering
     var pending = PendingChanges()
+    var proposals = ProposalQueue()
+    let log: any ProposalLog
+    var snapshotPolicy: SnapshotPolicy
+    let dataDirectory: DataDirectory
+    let snapshotCodec: any SnapshotCodec
+    /// Runs work on this state's executor later (snapshot steps come back this way).
+    let post: @Sendable (@escaping @Sendable (KernelState) -> Void) -> Void
     var connections: [ConnectionID: ServerConnection] = [:]
     var stats = ServerStats()
     let startedMs: Int64
 
-    init(config: Config, logger: Logger, clock: any Clock, authProviders: [any AuthProvider]) {
+    init(config: Config, logger: Logger, clock: any Clock, authProviders: [any AuthProvider], tree: DataTree,
+         log: any ProposalLog, dataDirectory: DataDirectory, snapshotCodec: any SnapshotCodec,
+         post: @escaping @Sendable (@escaping @Sendable (KernelState) -> Void) -> Void) {
         self.config = config
+        self.tree = tree
+        self.log = log
+        self.dataDirectory = dataDirectory
+        self.snapshotCodec = snapshotCodec
+        self.post = post
+        numbering = ProposalNumbering(lastZxid: tree.lastProcessedZxid)
+        snapshotPolicy = SnapshotPolicy(snapCount: config.snapCount)
         self.authProviders = Dictionary(authProviders.map { ($0.scheme, $0) }, uniquingKeysWith: { first, _ in first })
         self.logger = logger
         self.clock = clock
@@ -89,7 +106,7 @@ final class KernelState {
         }
         for path in candidates.sorted().prefix(config.containerMaxPerMinute) {
             let header = TxnHeader(clientId: 0, cxid: 0, zxid: numbering.next(), time: now, type: OpCode.deleteContainer.rawValue)
-            commit(header, .deleteContainer(path: path), reply: nil)
+            propose(header, .deleteContainer(path: path), then: .nothing)
         }
     }
 }

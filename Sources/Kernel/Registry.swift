@@ -1,5 +1,6 @@
 import Logging
 import ModuleAPI
+import Storage
 
 /// Names -> module factories. The kernel lists only its own built-ins (`none` codec,
 /// `participant` role); the executable registers the modules under Plugins/, and zoo.cfg picks.
@@ -45,6 +46,7 @@ public struct ModuleRegistry: Sendable {
         ResolvedModules(
             transport: try pick(transports, config.transport, key: "paddock.transport"),
             snapshotCodec: try pick(snapshotCodecs, config.snapshotCompressionMethod, key: "zookeeper.snapshot.compression.method"),
+            snapshotCodecsForReading: Array(snapshotCodecs.values),
             authProviders: try Self.alwaysLoadedAuth.compactMap { authProviders[$0] }
                 + config.authProviders.keys.sorted().map { n throws(ModuleError) in
                     try pick(authProviders, config.authProviders[n]!, key: "authProvider.\(n)")
@@ -63,6 +65,8 @@ public struct ModuleRegistry: Sendable {
 public struct ResolvedModules: Sendable {
     public var transport: ModuleRegistry.TransportFactory
     public var snapshotCodec: any SnapshotCodec
+    /// Every registered codec: a data dir may hold snapshots of several formats.
+    public var snapshotCodecsForReading: [any SnapshotCodec]
     public var authProviders: [any AuthProvider]
     public var role: any PeerRole
 }
@@ -74,11 +78,6 @@ public struct ModuleError: Error, CustomStringConvertible, Sendable {
     public var description: String {
         "\(key)=\(name): no such module; known: \(known.joined(separator: ", "))"
     }
-}
-
-/// Snapshots written as plain bytes (`zookeeper.snapshot.compression.method=none`).
-struct UncompressedSnapshotCodec: SnapshotCodec {
-    var fileSuffix: String { "" }
 }
 
 /// A voting member of the ensemble; standalone is an ensemble of one participant.

@@ -17,13 +17,35 @@ extension KernelState {
             return close(connection, reason: "malformed request header")
         }
         sessions.touch(session, nowMs: clock.monotonicMs())
+        let request = DeferredRequest(connection: connection, header: header, reader: reader, startedMs: clock.monotonicMs())
+        if session.mustWait(isWrite: request.isWrite) {
+            session.deferred.append(request)
+        } else {
+            process(request, session)
+        }
+    }
+
+    /// A session's write committed: run what queued behind it, up to the next read that must wait.
+    func writeCommitted(for session: Session) {
+        precondition(session.pendingWrites > 0, "a commit for a session with no pending write")
+        session.pendingWrites -= 1
+        while let next = session.deferred.first, next.isWrite || session.pendingWrites == 0 {
+            session.deferred.removeFirst()
+            if !next.connection.isClosing && !session.isClosing { process(next, session) }
+        }
+    }
+
+    private func process(_ request: DeferredRequest, _ session: Session) {
+        let header = request.header
+        let connection = request.connection
         let target = ReplyTarget(connection: connection, xid: header.xid, op: OpCode(rawValue: header.type) ?? .error,
-                                 startedMs: clock.monotonicMs())
+                                 startedMs: request.startedMs)
         guard let op = OpCode(rawValue: header.type), op != .error, op != .notification else {
             // ZooKeeper's UnimplementedRequestProcessor: answer, then close.
             respond(target, zxid: -1, err: .unimplemented)
             return close(connection, reason: "unknown request type \(header.type)")
         }
+        var reader = request.reader
         do {
             try dispatch(op, target, session, &reader)
         } catch {
@@ -70,7 +92,8 @@ extension KernelState {
             sub = SubTxn(type: OpCode.error.rawValue, txn: .error(error.rawValue))
         }
         let header = TxnHeader(clientId: session.id, cxid: target.xid, zxid: zxid, time: clock.wallMs(), type: sub.type)
-        commit(header, sub.txn, reply: target)
+        session.pendingWrites += 1
+        propose(header, sub.txn, then: .reply(target, session))
     }
 
     private func writeMulti(_ target: ReplyTarget, _ session: Session, _ reader: inout JuteReader) {
@@ -78,14 +101,15 @@ extension KernelState {
         var preparer = Preparer(tree: tree, pending: pending, extendedTypesEnabled: config.extendedTypesEnabled,
                                  authProviders: authProviders, zxid: zxid)
         let header = TxnHeader(clientId: session.id, cxid: target.xid, zxid: zxid, time: clock.wallMs(), type: OpCode.multi.rawValue)
+        session.pendingWrites += 1
         do {
             let subs = try preparer.prepareMulti(&reader, session: session)
             pending = preparer.pending
-            commit(header, .multi(subs), reply: target)
+            propose(header, .multi(subs), then: .reply(target, session))
         } catch {
             var errorHeader = header
             errorHeader.type = OpCode.error.rawValue
-            commit(errorHeader, .error(error.rawValue), reply: target)
+            propose(errorHeader, .error(error.rawValue), then: .reply(target, session))
         }
     }
 

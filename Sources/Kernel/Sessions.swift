@@ -12,6 +12,16 @@ final class Session {
     var authIds: [Id] = []
     /// Set once expiry or closeSession is under way, so the session is not closed twice.
     var isClosing = false
+    /// Writes proposed but not yet committed. A read waits for them, so it never overtakes the
+    /// session's own earlier writes; writes need not wait, the log keeps their order.
+    var pendingWrites = 0
+    /// Requests held back behind pending writes, in arrival order.
+    var deferred: [DeferredRequest] = []
+
+    /// Whether a request must queue behind earlier ones instead of running now.
+    func mustWait(isWrite: Bool) -> Bool {
+        !deferred.isEmpty || (!isWrite && pendingWrites > 0)
+    }
 
     init(id: Int64, timeoutMs: Int) {
         self.id = id

@@ -4,6 +4,7 @@ import Glibc
 import Kernel
 import DigestAuth
 import LibuvTransport
+import ZlibSnapshot
 import Logging
 
 @main
@@ -21,6 +22,7 @@ func builtInModules() -> ModuleRegistry {
     registry.registerTransport("libuv") { logger in LibuvTransport(logger: logger) }
     registry.registerAuthProvider("digest", aliases: ["org.apache.zookeeper.server.auth.DigestAuthenticationProvider"],
                                   DigestAuthProvider())
+    registry.registerSnapshotCodec("gz", GzipSnapshotCodec())
     return registry
 }
 
