@@ -41,7 +41,7 @@ let package = Package(
         .executableTarget(
             name: "paddock",
             dependencies: [
-                "Kernel", "ModuleAPI", "LibuvTransport", "DigestAuth", "ZlibSnapshot",
+                "Kernel", "ModuleAPI", "Storage", "DataTree", "Jute", "LibuvTransport", "DigestAuth", "ZlibSnapshot",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
