@@ -241,11 +241,11 @@ public final class LibuvTransport: Transport, @unchecked Sendable {
             if Int32(pointer.pointee.ss_family) == AF_INET6 {
                 let v6 = address.assumingMemoryBound(to: sockaddr_in6.self)
                 uv_ip6_name(v6, &name, name.count)
-                return (String(cString: name), Int(UInt16(bigEndian: v6.pointee.sin6_port)))
+                return (String(decoding: name.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self), Int(UInt16(bigEndian: v6.pointee.sin6_port)))
             }
             let v4 = address.assumingMemoryBound(to: sockaddr_in.self)
             uv_ip4_name(v4, &name, name.count)
-            return (String(cString: name), Int(UInt16(bigEndian: v4.pointee.sin_port)))
+            return (String(decoding: name.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self), Int(UInt16(bigEndian: v4.pointee.sin_port)))
         }
     }
 }

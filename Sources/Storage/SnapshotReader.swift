@@ -22,6 +22,9 @@ public final class SnapshotReader {
     private var offset = 0
     private var checksum = Adler32()
     private var sourceDone = false
+    /// The most decompressed bytes buffered at once: a snapshot streams, so this stays near
+    /// one file chunk's worth whatever the tree's size.
+    public private(set) var bufferedBytesMax = 0
     let path: String
 
     public init(path: String, codec: any SnapshotCodec) throws {
@@ -59,6 +62,7 @@ public final class SnapshotReader {
             try decompressor.finish { buffer.append(contentsOf: $0) }
             sourceDone = true
         }
+        bufferedBytesMax = max(bufferedBytesMax, buffer.count)
     }
 
     /// Loads and validates the whole file: magic, every record, the terminator and both seals.

@@ -97,7 +97,7 @@ enum SnapshotDump {
         gmtime_r(&seconds, &parts)
         var buffer = [CChar](repeating: 0, count: 64)
         strftime(&buffer, buffer.count, "%a %b %d %H:%M:%S UTC %Y", &parts)
-        return String(cString: buffer)
+        return String(decoding: buffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
     }
 }
 

@@ -99,3 +99,47 @@ final class BatchCounter: @unchecked Sendable {
     func increment() { lock.lock(); count += 1; lock.unlock() }
     var value: Int { lock.lock(); defer { lock.unlock() }; return count }
 }
+
+final class TornTailTests: StorageTestCase {
+    /// Cutting the log anywhere inside its last two records leaves exactly the records before
+    /// the cut, and the file truncated to the last whole record.
+    func testTruncationAtEveryByteOfTheLastRecords() throws {
+        try writeLog(count: 6)
+        let path = try directory.logFiles()[0].path
+        let records = try TxnLogReader.records(of: path, frameBytesMax: 0xfffff, logger: logger).records
+        let original = try bytes(of: path)
+        let dataEnd = try endOfData(path, records)
+        for cut in records[4].offset..<dataEnd {
+            try write(Array(original[..<cut]), to: path)
+            let whole = records.filter { try! recordEnd($0, in: original) <= cut }.count
+            XCTAssertEqual(try replayedZxids(), Array(1...Int64(whole)), "cut at \(cut)")
+            // Whatever stays after the last whole record reads as preallocation: zeros only.
+            let lastEnd = whole == 0 ? 16 : try recordEnd(records[whole - 1], in: original)
+            let left = try bytes(of: path)
+            XCTAssertTrue(left.count >= lastEnd && left[lastEnd...].allSatisfy { $0 == 0 }, "cut at \(cut)")
+        }
+    }
+
+    /// Any single flipped byte in the last record drops that record and nothing else.
+    func testEveryFlippedByteOfTheLastRecordIsATornTail() throws {
+        try writeLog(count: 4)
+        let path = try directory.logFiles()[0].path
+        let records = try TxnLogReader.records(of: path, frameBytesMax: 0xfffff, logger: logger).records
+        let original = try bytes(of: path)
+        for offset in records[3].offset..<(try recordEnd(records[3], in: original)) {
+            var damaged = original
+            damaged[offset] ^= 0x5a
+            try write(damaged, to: path)
+            XCTAssertEqual(try replayedZxids(), [1, 2, 3], "flip at \(offset)")
+        }
+    }
+
+    private func recordEnd(_ record: TxnLogReader.Record, in bytes: [UInt8]) throws -> Int {
+        let length = bytes[(record.offset + 8)..<(record.offset + 12)].reduce(0) { $0 << 8 | Int($1) }
+        return record.offset + 12 + length + 1
+    }
+
+    private func endOfData(_ path: String, _ records: [TxnLogReader.Record]) throws -> Int {
+        try recordEnd(records.last!, in: bytes(of: path))
+    }
+}
