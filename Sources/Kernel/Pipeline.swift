@@ -61,7 +61,10 @@ extension KernelState {
     func propose(_ header: TxnHeader, _ txn: Txn, then after: AfterCommit) {
         proposals.append(Proposal(header: header, txn: txn, after: after))
         log.append(header, txn)
-        snapshotPolicy.txnLogged(self)
+        if snapshotPolicy.txnLogged() {
+            log.roll()
+            startSnapshot()
+        }
     }
 
     /// The log has every txn up to `zxid` on disk: commit them in order.

@@ -18,13 +18,13 @@ struct SnapshotPolicy {
         randomRoll = Int.random(in: 0..<max(self.snapCount / 2, 1))
     }
 
-    mutating func txnLogged(_ state: KernelState) {
+    /// Counts a logged txn; true when it is time to roll the log and snapshot.
+    mutating func txnLogged() -> Bool {
         txnsSinceRoll += 1
-        guard txnsSinceRoll > snapCount / 2 + randomRoll else { return }
+        guard txnsSinceRoll > snapCount / 2 + randomRoll else { return false }
         txnsSinceRoll = 0
         randomRoll = Int.random(in: 0..<max(snapCount / 2, 1))
-        state.log.roll()
-        state.startSnapshot()
+        return true
     }
 }
 

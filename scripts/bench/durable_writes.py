@@ -49,8 +49,9 @@ def start_server(kind, binary, workdir):
     while time.time() < deadline:
         try:
             with socket.create_connection(("127.0.0.1", port), timeout=1) as s:
-                s.sendall(b"ruok")
-                if s.recv(4) == b"imok":
+                # ZooKeeper answers ruok before its database is loaded; srvr says when it serves.
+                s.sendall(b"srvr")
+                if b"Mode:" in s.recv(4096):
                     return proc, port
         except OSError:
             pass
