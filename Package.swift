@@ -36,12 +36,13 @@ let package = Package(
             path: "Plugins/LibuvTransport"
         ),
         .target(name: "DigestAuth", dependencies: ["ModuleAPI"], path: "Plugins/DigestAuth"),
+        .target(name: "IPAuth", dependencies: ["ModuleAPI"], path: "Plugins/IPAuth"),
         .systemLibrary(name: "CZlib", path: "Plugins/CZlib", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"])]),
         .target(name: "ZlibSnapshot", dependencies: ["ModuleAPI", "CZlib"], path: "Plugins/ZlibSnapshot"),
         .executableTarget(
             name: "paddock",
             dependencies: [
-                "Kernel", "ModuleAPI", "Storage", "DataTree", "Jute", "LibuvTransport", "DigestAuth", "ZlibSnapshot",
+                "Kernel", "ModuleAPI", "Storage", "DataTree", "Jute", "LibuvTransport", "DigestAuth", "IPAuth", "ZlibSnapshot",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
@@ -54,7 +55,7 @@ let package = Package(
             dependencies: ["Storage", "DataTree", "Jute", "ModuleAPI", "CodecConformance",
                            .product(name: "Logging", package: "swift-log")]
         ),
-        .testTarget(name: "PluginTests", dependencies: ["DigestAuth", "ModuleAPI"]),
+        .testTarget(name: "PluginTests", dependencies: ["DigestAuth", "IPAuth", "ModuleAPI"]),
         // The shared conformance checks every snapshot codec's tests run.
         .target(name: "CodecConformance", dependencies: ["ModuleAPI"], path: "Tests/CodecConformance"),
         .testTarget(name: "ZlibSnapshotTests", dependencies: ["ZlibSnapshot", "ModuleAPI", "CodecConformance"]),

@@ -13,6 +13,7 @@ final class KernelState {
     let clock: any Clock
     /// Auth modules by scheme.
     let authProviders: [String: any AuthProvider]
+    let aclPolicy: ACLPolicy
     let tree: DataTree
     var sessions: SessionTable
     var numbering: ProposalNumbering
@@ -40,6 +41,7 @@ final class KernelState {
         numbering = ProposalNumbering(lastZxid: tree.lastProcessedZxid)
         snapshotPolicy = SnapshotPolicy(snapCount: config.snapCount)
         self.authProviders = Dictionary(authProviders.map { ($0.scheme, $0) }, uniquingKeysWith: { first, _ in first })
+        aclPolicy = ACLPolicy(providers: self.authProviders, skipACL: config.skipACL, superDigest: config.superDigest)
         self.logger = logger
         self.clock = clock
         startedMs = clock.wallMs()

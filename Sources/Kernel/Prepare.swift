@@ -9,7 +9,7 @@ struct Preparer {
     let tree: DataTree
     var pending: PendingChanges
     let extendedTypesEnabled: Bool
-    let authProviders: [String: any AuthProvider]
+    let acl: ACLPolicy
     let zxid: Int64
 
     /// One write op. Returns the txn's op code (which for create2 stays create2) and body.
@@ -21,13 +21,13 @@ struct Preparer {
             case .createTTL:
                 return try create(op, CreateRequest(from: &r, withTTL: true), session: session)
             case .delete:
-                return try delete(DeleteRequest(from: &r))
+                return try delete(DeleteRequest(from: &r), session: session)
             case .setData:
-                return try setData(SetDataRequest(from: &r))
+                return try setData(SetDataRequest(from: &r), session: session)
             case .setACL:
                 return try setACL(SetACLRequest(from: &r), session: session)
             case .check:
-                return try check(CheckVersionRequest(from: &r))
+                return try check(CheckVersionRequest(from: &r), session: session)
             case .reconfig:
                 // Dynamic reconfiguration is not built; ZooKeeper answers this way when it is disabled.
                 throw KeeperError.reconfigDisabled
@@ -58,10 +58,11 @@ struct Preparer {
             throw .badArguments
         }
         guard request.path.hasPrefix("/"), !request.path.utf8.contains(0) else { throw .badArguments }
-        let acl = try ACLCheck.fixup(request.acl, session: session, providers: authProviders)
+        let nodeACL = try acl.fixup(request.acl, session: session)
         let parentPath = PathValidation.parent(of: request.path)
         var parent = pending.record(parentPath, in: tree)
         guard parent.exists else { throw .noNode }
+        try acl.check(Perms.create, parent.acl, session: session)
         var path = request.path
         if mode.isSequential { path += Self.sequenceSuffix(parent.cversion) }
         try validate(path)
@@ -75,8 +76,8 @@ struct Preparer {
             : isContainer ? EphemeralOwner.container
             : mode.isTTL ? EphemeralOwner.ttl(ttl) : 0
         pending.set(path, NodeRecord(exists: true, version: 0, cversion: 0, aversion: 0, ephemeralOwner: owner,
-                                     childCount: 0, acl: acl), zxid: zxid)
-        let body = CreateTxn(path: path, data: request.data, acl: acl, ephemeral: mode.isEphemeral,
+                                     childCount: 0, acl: nodeACL), zxid: zxid)
+        let body = CreateTxn(path: path, data: request.data, acl: nodeACL, ephemeral: mode.isEphemeral,
                              parentCVersion: parent.cversion, ttl: mode.isTTL ? ttl : 0)
         if isContainer { return SubTxn(type: op.rawValue, txn: .createContainer(body)) }
         if mode.isTTL { return SubTxn(type: op.rawValue, txn: .createTTL(body)) }
@@ -90,11 +91,13 @@ struct Preparer {
         return cversion < 0 ? "-" + padded : padded
     }
 
-    private mutating func delete(_ request: DeleteRequest) throws(KeeperError) -> SubTxn {
+    private mutating func delete(_ request: DeleteRequest, session: Session) throws(KeeperError) -> SubTxn {
         guard request.path.hasPrefix("/"), !request.path.utf8.contains(0),
               !Self.undeletablePaths.contains(request.path) else { throw .badArguments }
         let parentPath = PathValidation.parent(of: request.path)
         var parent = pending.record(parentPath, in: tree)
+        guard parent.exists else { throw .noNode }
+        try acl.check(Perms.delete, parent.acl, session: session)
         let node = pending.record(request.path, in: tree)
         guard node.exists else { throw .noNode }
         guard request.version == -1 || request.version == node.version else { throw .badVersion }
@@ -105,10 +108,11 @@ struct Preparer {
         return SubTxn(type: OpCode.delete.rawValue, txn: .delete(path: request.path))
     }
 
-    private mutating func setData(_ request: SetDataRequest) throws(KeeperError) -> SubTxn {
+    private mutating func setData(_ request: SetDataRequest, session: Session) throws(KeeperError) -> SubTxn {
         try validate(request.path)
         var node = pending.record(request.path, in: tree)
         guard node.exists else { throw .noNode }
+        try acl.check(Perms.write, node.acl, session: session)
         guard request.version == -1 || request.version == node.version else { throw .badVersion }
         node.version &+= 1
         pending.set(request.path, node, zxid: zxid)
@@ -117,20 +121,22 @@ struct Preparer {
 
     private mutating func setACL(_ request: SetACLRequest, session: Session) throws(KeeperError) -> SubTxn {
         try validate(request.path)
-        let acl = try ACLCheck.fixup(request.acl, session: session, providers: authProviders)
+        let newACL = try acl.fixup(request.acl, session: session)
         var node = pending.record(request.path, in: tree)
         guard node.exists else { throw .noNode }
+        try acl.check(Perms.admin, node.acl, session: session)
         guard request.version == -1 || request.version == node.aversion else { throw .badVersion }
         node.aversion &+= 1
-        node.acl = acl
+        node.acl = newACL
         pending.set(request.path, node, zxid: zxid)
-        return SubTxn(type: OpCode.setACL.rawValue, txn: .setACL(path: request.path, acl: acl, version: node.aversion))
+        return SubTxn(type: OpCode.setACL.rawValue, txn: .setACL(path: request.path, acl: newACL, version: node.aversion))
     }
 
-    private func check(_ request: CheckVersionRequest) throws(KeeperError) -> SubTxn {
+    private func check(_ request: CheckVersionRequest, session: Session) throws(KeeperError) -> SubTxn {
         try validate(request.path)
         let node = pending.record(request.path, in: tree)
         guard node.exists else { throw .noNode }
+        try acl.check(Perms.read, node.acl, session: session)
         guard request.version == -1 || request.version == node.version else { throw .badVersion }
         return SubTxn(type: OpCode.check.rawValue, txn: .check(path: request.path, version: request.version))
     }

@@ -16,11 +16,13 @@ extension KernelState {
         case .getData:
             let request = try GetDataRequest(from: &reader)
             guard let node = tree.node(request.path) else { return fail(target, .noNode) }
+            guard allows(Perms.read, node, session) else { return fail(target, .noAuth) }
             if request.watch { tree.dataWatches.add(request.path, watcher, .standard) }
             succeed(target) { GetDataResponse(data: node.data, stat: node.stat).write(to: &$0) }
         case .getChildren, .getChildren2:
             let request = try GetChildrenRequest(from: &reader)
             guard let node = tree.node(request.path) else { return fail(target, .noNode) }
+            guard allows(Perms.read, node, session) else { return fail(target, .noAuth) }
             if request.watch { tree.childWatches.add(request.path, watcher, .standard) }
             let children = Array(node.children)
             if op == .getChildren {
@@ -29,9 +31,13 @@ extension KernelState {
                 succeed(target) { GetChildren2Response(children: children, stat: node.stat).write(to: &$0) }
             }
         case .getACL:
+            // READ or ADMIN lets a client see the ACL; without ADMIN digest hashes are hidden.
             let request = try GetACLRequest(from: &reader)
             guard let node = tree.node(request.path) else { return fail(target, .noNode) }
-            succeed(target) { GetACLResponse(acl: tree.acls.acl(for: node.aclID), stat: node.stat).write(to: &$0) }
+            guard allows(Perms.read | Perms.admin, node, session) else { return fail(target, .noAuth) }
+            var acl = tree.acls.acl(for: node.aclID)
+            if !allows(Perms.admin, node, session) { acl = aclPolicy.redacted(acl) }
+            succeed(target) { GetACLResponse(acl: acl, stat: node.stat).write(to: &$0) }
         case .sync:
             // Standalone: every committed write is already applied here.
             let request = try SyncRequest(from: &reader)
@@ -43,7 +49,8 @@ extension KernelState {
             succeed(target) { GetEphemeralsResponse(paths: matching.sorted()).write(to: &$0) }
         case .getAllChildrenNumber:
             let path = try GetAllChildrenNumberRequest(from: &reader).path
-            guard tree.node(path) != nil else { return fail(target, .noNode) }
+            guard let node = tree.node(path) else { return fail(target, .noNode) }
+            guard allows(Perms.read, node, session) else { return fail(target, .noAuth) }
             let total = descendantCount(path)
             succeed(target) { GetAllChildrenNumberResponse(totalNumber: Int32(total)).write(to: &$0) }
         case .whoAmI:
@@ -65,10 +72,14 @@ extension KernelState {
             let found = watches(request.path, watcher, type, remove: op == .removeWatches)
             found ? succeed(target) { _ in } : fail(target, .noWatcher)
         case .multiRead:
-            succeed(target) { w in self.multiRead(&reader, watcher: watcher, into: &w) }
+            succeed(target) { w in self.multiRead(&reader, session: session, into: &w) }
         default:
             respond(target, zxid: -1, err: .unimplemented)
         }
+    }
+
+    private func allows(_ perms: Int32, _ node: Znode, _ session: Session) -> Bool {
+        aclPolicy.allows(perms, tree.acls.acl(for: node.aclID), session: session)
     }
 
     private func succeed(_ target: ReplyTarget, body: (inout JuteWriter) -> Void) {
@@ -144,10 +155,15 @@ extension KernelState {
 
     /// multiRead: getData and getChildren ops, each answered on its own (a failure does not
     /// stop the others); ZooKeeper ignores their watch flags.
-    private func multiRead(_ reader: inout JuteReader, watcher: WatcherID, into w: inout JuteWriter) {
+    private func multiRead(_ reader: inout JuteReader, session: Session, into w: inout JuteWriter) {
         while let header = try? MultiHeader(from: &reader), !header.done {
             guard let request = try? PathWatchRequest(from: &reader) else { break }
             let node = tree.node(request.path)
+            if let node, !allows(Perms.read, node, session) {
+                MultiHeader(type: OpCode.error.rawValue, done: false, err: KeeperError.noAuth.rawValue).write(to: &w)
+                ErrorResponse(err: KeeperError.noAuth.rawValue).write(to: &w)
+                continue
+            }
             switch (OpCode(rawValue: header.type), node) {
             case (.getData, let node?):
                 MultiHeader(type: header.type, done: false, err: 0).write(to: &w)

@@ -83,7 +83,7 @@ extension KernelState {
     private func write(_ op: OpCode, _ target: ReplyTarget, _ session: Session, _ reader: inout JuteReader) {
         let zxid = numbering.next()
         var preparer = Preparer(tree: tree, pending: pending, extendedTypesEnabled: config.extendedTypesEnabled,
-                                 authProviders: authProviders, zxid: zxid)
+                                 acl: aclPolicy, zxid: zxid)
         let sub: SubTxn
         do {
             sub = try preparer.prepare(op, &reader, session: session)
@@ -99,7 +99,7 @@ extension KernelState {
     private func writeMulti(_ target: ReplyTarget, _ session: Session, _ reader: inout JuteReader) {
         let zxid = numbering.next()
         var preparer = Preparer(tree: tree, pending: pending, extendedTypesEnabled: config.extendedTypesEnabled,
-                                 authProviders: authProviders, zxid: zxid)
+                                 acl: aclPolicy, zxid: zxid)
         let header = TxnHeader(clientId: session.id, cxid: target.xid, zxid: zxid, time: clock.wallMs(), type: OpCode.multi.rawValue)
         session.pendingWrites += 1
         do {
@@ -125,7 +125,7 @@ extension KernelState {
             respond(reply, zxid: 0, err: .authFailed)
             return close(target.connection, reason: "authentication failed for scheme \(packet.scheme)")
         }
-        for id in ids.map({ Id(scheme: packet.scheme, id: $0) }) where !session.authIds.contains(id) {
+        for id in aclPolicy.idsAfterAuthentication(scheme: packet.scheme, ids: ids) where !session.authIds.contains(id) {
             session.authIds.append(id)
         }
         respond(reply, zxid: 0, err: .ok)

@@ -1,5 +1,6 @@
 import ArgumentParser
 import DigestAuth
+import IPAuth
 import Kernel
 import LibuvTransport
 import ZlibSnapshot
@@ -19,6 +20,8 @@ func builtInModules() -> ModuleRegistry {
     registry.registerTransport("libuv") { logger in LibuvTransport(logger: logger) }
     registry.registerAuthProvider("digest", aliases: ["org.apache.zookeeper.server.auth.DigestAuthenticationProvider"],
                                   DigestAuthProvider())
+    registry.registerAuthProvider("ip", aliases: ["org.apache.zookeeper.server.auth.IPAuthenticationProvider"],
+                                  IPAuthProvider())
     registry.registerSnapshotCodec("gz", GzipSnapshotCodec())
     return registry
 }
