@@ -7,6 +7,8 @@ let package = Package(
     name: "Paddock",
     products: [
         .executable(name: "paddock", targets: ["paddock"]),
+        // The example out-of-tree auth plugin (see Plugins/AuthPluginABI), built as a shared library.
+        .library(name: "paddock-token-auth", type: .dynamic, targets: ["TokenAuthExample"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-log.git", from: "1.16.0"),
@@ -37,12 +39,15 @@ let package = Package(
         ),
         .target(name: "DigestAuth", dependencies: ["ModuleAPI"], path: "Plugins/DigestAuth"),
         .target(name: "IPAuth", dependencies: ["ModuleAPI"], path: "Plugins/IPAuth"),
+        .target(name: "AuthPluginABI", path: "Plugins/AuthPluginABI"),
+        .target(name: "ExternalAuth", dependencies: ["ModuleAPI", "AuthPluginABI"], path: "Plugins/ExternalAuth"),
+        .target(name: "TokenAuthExample", dependencies: ["AuthPluginABI"], path: "Plugins/TokenAuthExample"),
         .systemLibrary(name: "CZlib", path: "Plugins/CZlib", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"])]),
         .target(name: "ZlibSnapshot", dependencies: ["ModuleAPI", "CZlib"], path: "Plugins/ZlibSnapshot"),
         .executableTarget(
             name: "paddock",
             dependencies: [
-                "Kernel", "ModuleAPI", "Storage", "DataTree", "Jute", "LibuvTransport", "DigestAuth", "IPAuth", "ZlibSnapshot",
+                "Kernel", "ModuleAPI", "Storage", "DataTree", "Jute", "LibuvTransport", "DigestAuth", "IPAuth", "ExternalAuth", "ZlibSnapshot",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]

@@ -14,6 +14,7 @@ if [ ! -x .venv/bin/pytest ]; then
 fi
 
 swift build
+swift build --product paddock-token-auth   # the example out-of-tree auth plugin the tests load
 swift test
 
 export PADDOCK_BIN="$PWD/.build/debug/paddock"

@@ -11,6 +11,8 @@ public struct ModuleRegistry: Sendable {
     public private(set) var snapshotCodecs: [String: any SnapshotCodec] = ["none": UncompressedSnapshotCodec()]
     public private(set) var authProviders: [String: any AuthProvider] = [:]
     public private(set) var roles: [String: any PeerRole] = ["participant": ParticipantRole()]
+    /// Loads an out-of-tree auth plugin named by path in `authProvider.N`.
+    public var externalAuthLoader: (@Sendable (String) throws -> any AuthProvider)?
 
     public init() {}
 
@@ -49,9 +51,22 @@ public struct ModuleRegistry: Sendable {
             snapshotCodecsForReading: Array(snapshotCodecs.values),
             authProviders: try Self.alwaysLoadedAuth.compactMap { authProviders[$0] }
                 + config.authProviders.keys.sorted().map { n throws(ModuleError) in
-                    try pick(authProviders, config.authProviders[n]!, key: "authProvider.\(n)")
+                    try authProvider(config.authProviders[n]!, key: "authProvider.\(n)")
                 },
             role: try pick(roles, config.peerType, key: "peerType"))
+    }
+
+    /// A registered scheme by name, or an out-of-tree plugin when the value is a library path.
+    private func authProvider(_ value: String, key: String) throws(ModuleError) -> any AuthProvider {
+        guard value.contains("/") else { return try pick(authProviders, value, key: key) }
+        guard let externalAuthLoader else {
+            throw ModuleError(key: key, name: value, known: [], reason: "this server cannot load auth plugins")
+        }
+        do {
+            return try externalAuthLoader(value)
+        } catch {
+            throw ModuleError(key: key, name: value, known: [], reason: "\(error)")
+        }
     }
 
     private func pick<T>(_ table: [String: T], _ name: String, key: String) throws(ModuleError) -> T {
@@ -75,8 +90,19 @@ public struct ModuleError: Error, CustomStringConvertible, Sendable {
     public var key: String
     public var name: String
     public var known: [String]
+    /// Why a module that exists could not be used (a plugin that failed to load).
+    public var reason: String?
+
+    public init(key: String, name: String, known: [String], reason: String? = nil) {
+        self.key = key
+        self.name = name
+        self.known = known
+        self.reason = reason
+    }
+
     public var description: String {
-        "\(key)=\(name): no such module; known: \(known.joined(separator: ", "))"
+        if let reason { return "\(key)=\(name): \(reason)" }
+        return "\(key)=\(name): no such module; known: \(known.joined(separator: ", "))"
     }
 }
 

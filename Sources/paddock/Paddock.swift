@@ -1,5 +1,6 @@
 import ArgumentParser
 import DigestAuth
+import ExternalAuth
 import IPAuth
 import Kernel
 import LibuvTransport
@@ -23,5 +24,6 @@ func builtInModules() -> ModuleRegistry {
     registry.registerAuthProvider("ip", aliases: ["org.apache.zookeeper.server.auth.IPAuthenticationProvider"],
                                   IPAuthProvider())
     registry.registerSnapshotCodec("gz", GzipSnapshotCodec())
+    registry.externalAuthLoader = { path in try ExternalAuthProvider(path: path) }
     return registry
 }
