@@ -38,10 +38,10 @@ public struct WatchTable {
     public var count: Int { byPath.values.reduce(0) { $0 + $1.count } }
     public var pathCount: Int { byPath.count }
 
+    /// One mode per watcher and path: the latest registration wins, as in ZooKeeper (a one-shot
+    /// watch set after a persistent one replaces it).
     public mutating func add(_ path: String, _ watcher: WatcherID, _ mode: WatchMode) {
         let previous = byPath[path, default: [:]].updateValue(mode, forKey: watcher)
-        // A standard watch does not downgrade a persistent one on the same path, as in ZooKeeper.
-        if let previous, previous != .standard, mode == .standard { byPath[path]![watcher] = previous; return }
         if previous == .persistentRecursive { recursiveCount -= 1 }
         if mode == .persistentRecursive { recursiveCount += 1 }
         byWatcher[watcher, default: []].insert(path)

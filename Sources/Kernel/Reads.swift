@@ -99,7 +99,9 @@ extension KernelState {
     }
 
     /// A persistent watch lives in both tables (data events and child events on the node); a
-    /// recursive one only in the data table, so it never sees NodeChildrenChanged.
+    /// recursive one only in the data table, so it never sees NodeChildrenChanged, and it
+    /// replaces the connection's persistent watch on that path in both (ZooKeeper 3.8 then sends
+    /// no more NodeChildrenChanged for it).
     private func addWatch(_ path: String, _ watcher: WatcherID, _ mode: AddWatchMode) {
         switch mode {
         case .persistent:
@@ -107,6 +109,7 @@ extension KernelState {
             tree.childWatches.add(path, watcher, .persistent)
         case .persistentRecursive:
             tree.dataWatches.add(path, watcher, .persistentRecursive)
+            tree.childWatches.remove(path, watcher) { $0 == .persistent }
         }
     }
 
