@@ -51,9 +51,10 @@ extension KernelState {
     private func attach(_ session: Session, to connection: ServerConnection) {
         session.connection = connection.id
         connection.sessionId = session.id
-        if session.authIds.isEmpty {
-            session.authIds = [Id(scheme: "ip", id: connection.connection.remoteHost)]
-        }
+        // Auth ids belong to the session and survive reconnects; the ip id is always the
+        // current connection's address.
+        session.authIds.removeAll { $0.scheme == "ip" }
+        session.authIds.insert(Id(scheme: "ip", id: connection.connection.remoteHost), at: 0)
     }
 
     private func connectResponse(timeout: Int, sessionId: Int64, readOnly: Bool?) -> ConnectResponse {

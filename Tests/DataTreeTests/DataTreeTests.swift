@@ -140,3 +140,23 @@ final class PathValidationTests: XCTestCase {
         XCTAssertEqual(PathValidation.name(of: "/a/b"), "b")
     }
 }
+
+final class ACLCacheTests: XCTestCase {
+    func testNodesWithTheSameACLShareOneCopy() {
+        let tree = DataTree()
+        var events: [WatchNotification] = []
+        let acl = [ACL(perms: Perms.all, id: Id(scheme: "digest", id: "u:abc="))]
+        let before = tree.acls.count
+        for i in 1...1000 {
+            _ = tree.apply(TxnHeader(clientId: 0, cxid: 0, zxid: Int64(i), time: 0, type: OpCode.create.rawValue),
+                           .create(CreateTxn(path: "/n\(i)", data: nil, acl: acl, ephemeral: false, parentCVersion: Int32(i))),
+                           events: &events)
+        }
+        XCTAssertEqual(tree.acls.count, before + 1, "one stored list for a thousand nodes")
+        for i in 1...1000 {
+            _ = tree.apply(TxnHeader(clientId: 0, cxid: 0, zxid: Int64(1000 + i), time: 0, type: OpCode.delete.rawValue),
+                           .delete(path: "/n\(i)"), events: &events)
+        }
+        XCTAssertEqual(tree.acls.count, before, "the list goes when its last node does")
+    }
+}
