@@ -156,7 +156,8 @@ class Server:
             str(self.config_path),
         ]
 
-    def start(self):
+    def spawn(self):
+        """Starts the process without waiting for it to serve."""
         if self.kind == "paddock" and not os.access(PADDOCK_BIN, os.X_OK):
             pytest.fail("paddock binary not found at %s (set PADDOCK_BIN or build it first)" % PADDOCK_BIN)
         self.write_config()
@@ -168,7 +169,11 @@ class Server:
             stdout=self._log_file,
             stderr=subprocess.STDOUT,
         )
-        _live_servers.append(self)
+        if self not in _live_servers:
+            _live_servers.append(self)
+
+    def start(self):
+        self.spawn()
         try:
             self.wait_ready()
         except BaseException:
@@ -372,3 +377,24 @@ def unique_path(request):
     """A per-test root path name so tests sharing a module server don't collide."""
     name = "".join(ch if ch.isalnum() else "_" for ch in request.node.name)
     return "/" + name
+
+
+@pytest.fixture
+def clients():
+    """clients(server, **kazoo kwargs): started clients for the data-dir tests'
+    servers (processes.DataDirServer), closed at teardown."""
+    from processes import close_kazoo, kazoo_client
+
+    made = []
+
+    def make(srv, **kw):
+        client = kazoo_client(srv, **kw)
+        made.append(client)
+        return client
+
+    yield make
+    for client in made:
+        try:
+            close_kazoo(client)
+        except Exception:
+            pass

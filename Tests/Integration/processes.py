@@ -9,7 +9,6 @@ test_data_dir_interop.py lives here.
 """
 
 import gzip
-import os
 import re
 import signal
 import subprocess
@@ -91,23 +90,11 @@ class DataDirServer(Server):
         return cmd
 
     def spawn(self):
-        """Starts the process without waiting for it to serve."""
-        if self.kind == "paddock" and not os.access(PADDOCK_BIN, os.X_OK):
-            raise AssertionError("paddock binary not found at %s (set PADDOCK_BIN)" % PADDOCK_BIN)
+        """Starts the process without waiting for it to serve; one log file per start."""
         assert not self.alive(), "already running"
         self.starts += 1
         self.log_path = self.dir / ("server-%d.log" % self.starts)
-        self.write_config()
-        self._log_file = open(self.log_path, "wb")
-        self.proc = subprocess.Popen(
-            self.command(),
-            cwd=str(self.dir),
-            stdin=subprocess.DEVNULL,
-            stdout=self._log_file,
-            stderr=subprocess.STDOUT,
-        )
-        if self not in conftest._live_servers:
-            conftest._live_servers.append(self)
+        super().spawn()
 
     def start(self):
         self.spawn()

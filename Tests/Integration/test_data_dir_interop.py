@@ -23,7 +23,6 @@ from processes import (
     DataDirServer,
     close_kazoo,
     diff_trees,
-    kazoo_client,
     log_records,
     paddock_tool,
     parse_log_dump,
@@ -70,23 +69,6 @@ def servers(tmp_path):
     yield make
     for srv in made:
         srv.cleanup()
-
-
-@pytest.fixture
-def clients():
-    made = []
-
-    def make(srv, **kw):
-        client = kazoo_client(srv, **kw)
-        made.append(client)
-        return client
-
-    yield make
-    for client in made:
-        try:
-            close_kazoo(client)
-        except Exception:
-            pass
 
 
 def build_tree(zk, holder):

@@ -67,24 +67,6 @@ def servers(tmp_path):
         srv.cleanup()
 
 
-@pytest.fixture
-def clients():
-    """clients(server, **kazoo kwargs): started clients, closed at teardown."""
-    made = []
-
-    def make(srv, **kw):
-        client = kazoo_client(srv, **kw)
-        made.append(client)
-        return client
-
-    yield make
-    for client in made:
-        try:
-            close_kazoo(client)
-        except Exception:
-            pass
-
-
 # --- a concurrent write load that records what was acknowledged --------------------
 
 
