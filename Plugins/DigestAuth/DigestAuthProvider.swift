@@ -9,16 +9,21 @@ public struct DigestAuthProvider: AuthProvider {
     public var scheme: String { "digest" }
     public var isAuthenticated: Bool { true }
 
+    /// Like ZooKeeper, any bytes authenticate: the user is what precedes the first colon (all of
+    /// it when there is none), the digest is over the whole string.
     public func authenticate(_ auth: [UInt8], remoteHost: String) -> [String]? {
-        guard let colon = auth.firstIndex(of: UInt8(ascii: ":")) else { return nil }
-        let user = String(decoding: auth[..<colon], as: UTF8.self)
+        let user = String(decoding: auth.prefix { $0 != UInt8(ascii: ":") }, as: UTF8.self)
         return [user + ":" + Base64.encode(SHA1.hash(auth))]
     }
 
     public func matches(id: String, expression: String) -> Bool { id == expression }
 
+    /// `user:digest` with exactly one colon-separated pair, judged as Java's split(":") does:
+    /// trailing empty parts vanish, so "alice:" is invalid and ":hash" is valid.
     public func isValid(expression: String) -> Bool {
-        expression.split(separator: ":", omittingEmptySubsequences: false).count == 2
+        var parts = expression.split(separator: ":", omittingEmptySubsequences: false)
+        while parts.last?.isEmpty == true { parts.removeLast() }
+        return parts.count == 2
     }
 
     public func userName(for id: String) -> String {

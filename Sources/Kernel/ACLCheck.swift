@@ -14,31 +14,30 @@ struct ACLPolicy {
     static let superId = Id(scheme: "super", id: "")
 
     /// No empty lists, `world` only for `anyone`, `auth` expanded to the session's
-    /// authenticated ids, each other id checked by its scheme's module, duplicates removed.
+    /// authenticated ids, each other id checked by its scheme's module. Duplicates are removed
+    /// before `auth` expands, as ZooKeeper does (so an expansion may repeat an explicit entry).
     func fixup(_ acl: [ACL], session: Session) throws(KeeperError) -> [ACL] {
         guard !acl.isEmpty else { throw .invalidACL }
+        var unique: [ACL] = []
+        for entry in acl where !unique.contains(entry) { unique.append(entry) }
         var result: [ACL] = []
-        for entry in acl {
+        for entry in unique {
             switch entry.id.scheme {
             case "world":
                 guard entry.id.id == "anyone" else { throw .invalidACL }
-                append(entry, to: &result)
+                result.append(entry)
             case "auth":
                 let ids = session.authIds.filter { providers[$0.scheme]?.isAuthenticated == true }
                 guard !ids.isEmpty else { throw .invalidACL }
-                for id in ids { append(ACL(perms: entry.perms, id: id), to: &result) }
+                result += ids.map { ACL(perms: entry.perms, id: $0) }
             default:
                 guard let provider = providers[entry.id.scheme], provider.isValid(expression: entry.id.id) else {
                     throw .invalidACL
                 }
-                append(entry, to: &result)
+                result.append(entry)
             }
         }
         return result
-    }
-
-    private func append(_ entry: ACL, to list: inout [ACL]) {
-        if !list.contains(entry) { list.append(entry) }
     }
 
     /// Passes when some entry grants one of `perms` to world:anyone or to one of the session's

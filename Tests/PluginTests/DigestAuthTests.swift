@@ -10,13 +10,16 @@ final class DigestAuthTests: XCTestCase {
         XCTAssertEqual(ids, ["super:D/InIHSb7yEEbrWz8b9l71RjZJU="])
     }
 
-    func testMalformedAuthFails() {
-        XCTAssertNil(DigestAuthProvider().authenticate(Array("nocolon".utf8), remoteHost: "h"))
+    func testAuthWithoutAColonIsAUserNamedByTheWholeString() {
+        let ids = DigestAuthProvider().authenticate(Array("nocolon".utf8), remoteHost: "h")
+        XCTAssertEqual(ids?.first?.hasPrefix("nocolon:"), true)
     }
 
     func testUserNameIsThePartBeforeTheColon() {
         XCTAssertEqual(DigestAuthProvider().userName(for: "alice:abc="), "alice")
         XCTAssertTrue(DigestAuthProvider().isValid(expression: "alice:abc="))
         XCTAssertFalse(DigestAuthProvider().isValid(expression: "alice"))
+        XCTAssertFalse(DigestAuthProvider().isValid(expression: "alice:"), "Java's split drops the empty tail")
+        XCTAssertTrue(DigestAuthProvider().isValid(expression: ":hash"))
     }
 }
