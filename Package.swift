@@ -54,6 +54,7 @@ let package = Package(
         ),
         .testTarget(name: "JuteTests", dependencies: ["Jute"], resources: [.copy("Vectors")]),
         .testTarget(name: "DataTreeTests", dependencies: ["DataTree", "Jute"]),
+        .testTarget(name: "ZABTests", dependencies: ["ZAB"]),
         .testTarget(name: "KernelTests", dependencies: ["Kernel", "ModuleAPI", "Jute", "DataTree"]),
         .testTarget(
             name: "StorageTests",
