@@ -7,11 +7,14 @@
   (it reads some settings, e.g. the `zookeeper.`-prefixed superDigest, only as
   system properties) and extra environment variables for the server process
   (the token plugin reads PADDOCK_TOKEN_AUTH_FILE from the server's
-  environment).  Fixture `make_configured_server`.
-- The C client: c/zkacl.c (addauth, ACLs, getACL/setACL, multi) compiled at
-  test time (fixture `zkacl_binary`, class ZkAcl), and Debian's cli_mt driven
-  interactively (class CliMtShell), since its batch mode runs one command per
-  session and addauth only lasts for the connection.
+  environment).  start_configured_server; conftest's fixture
+  `make_configured_server` makes them per test.
+- kazoo: assert_no_access (NoAuth for get/set/create/setACL), StateRecorder,
+  force_reconnect.
+- The C client: c/zkc.c through conftest's `zkc_factory` fixture (acl_spec
+  writes its ACL argument), and Debian's cli_mt driven interactively (class
+  CliMtShell, conftest's fixture `cli_mt_shell`), since its batch mode runs
+  one command per session and addauth only lasts for the connection.
 """
 
 import base64
@@ -19,22 +22,17 @@ import hashlib
 import os
 import re
 import select
-import shutil
 import subprocess
-import tempfile
 import time
-from pathlib import Path
 
 import pytest
 
 import conftest
 import jute
+from c_client import COMMAND_TIMEOUT_S as C_COMMAND_TIMEOUT_S
 from jute import Op
 
-HERE = Path(__file__).resolve().parent
-CC = os.environ.get("CC", "gcc")
 CLI_MT = os.environ.get("ZK_CLI_MT", "/usr/lib/zookeeper/bin/cli_mt")
-C_COMMAND_TIMEOUT_S = 15
 
 READ, WRITE, CREATE, DELETE, ADMIN = 1, 2, 4, 8, 16
 ALL = READ | WRITE | CREATE | DELETE | ADMIN
@@ -141,29 +139,7 @@ class ConfiguredServer(conftest.Server):
 
 
 def start_configured_server(kind, config=None, jvm_properties=None, env=None):
-    srv = ConfiguredServer(kind, config, jvm_properties, env)
-    try:
-        srv.start()
-    except BaseException:
-        srv.cleanup()
-        raise
-    return srv
-
-
-@pytest.fixture
-def make_configured_server(server_kind):
-    """make_configured_server(config=None, jvm_properties=None, env=None)
-    starts a fresh server of the test's kind; stopped at teardown."""
-    started = []
-
-    def make(config=None, jvm_properties=None, env=None):
-        srv = start_configured_server(server_kind, config, jvm_properties, env)
-        started.append(srv)
-        return srv
-
-    yield make
-    for srv in started:
-        srv.cleanup()
+    return conftest.started(ConfiguredServer(kind, config, jvm_properties, env))
 
 
 def run_until_exit(cmd, timeout, cwd=None, env=None):
@@ -183,6 +159,35 @@ def run_until_exit(cmd, timeout, cwd=None, env=None):
 
 
 # --- kazoo -----------------------------------------------------------------------------
+
+
+def assert_read_only_and_write_only(reader, writer, path):
+    """path holds b"v0" with an ACL that lets reader only read and writer only
+    write: each gets NoAuth for the other's operation."""
+    from kazoo.exceptions import NoAuthError
+
+    assert reader.get(path)[0] == b"v0"
+    with pytest.raises(NoAuthError):
+        reader.set(path, b"a")
+    writer.set(path, b"b")
+    with pytest.raises(NoAuthError):
+        writer.get(path)
+
+
+def assert_no_access(client, path, data=b"theirs"):
+    """A kazoo client without rights on path gets NoAuth for get, set(data),
+    create(path/theirs) and setACL."""
+    from kazoo.exceptions import NoAuthError
+    from kazoo.security import OPEN_ACL_UNSAFE
+
+    with pytest.raises(NoAuthError):
+        client.get(path)
+    with pytest.raises(NoAuthError):
+        client.set(path, data)
+    with pytest.raises(NoAuthError):
+        client.create(path + "/theirs")
+    with pytest.raises(NoAuthError):
+        client.set_acls(path, OPEN_ACL_UNSAFE)
 
 
 class StateRecorder:
@@ -214,106 +219,9 @@ def force_reconnect(client, recorder, timeout=15.0):
 # --- the C client ----------------------------------------------------------------------
 
 
-def compile_c(sources, output, extra_args=(), shared=False):
-    """Compiles with $CC; fails the test with the compiler's output on an error."""
-    if shutil.which(CC) is None:
-        pytest.fail("C compiler %r not found" % CC)
-    cmd = [CC, "-Wall", "-O1"]
-    if shared:
-        cmd += ["-shared", "-fPIC"]
-    cmd += ["-o", str(output)] + [str(s) for s in sources] + list(extra_args)
-    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=120)
-    if proc.returncode != 0:
-        pytest.fail("compiling %s failed:\n%s" % (" ".join(str(s) for s in sources), proc.stderr))
-    return Path(output)
-
-
-@pytest.fixture(scope="session")
-def zkacl_binary():
-    out_dir = tempfile.mkdtemp(prefix="paddock-it-zkacl-")
-    binary = compile_c([HERE / "c" / "zkacl.c"], Path(out_dir) / "zkacl",
-                       ["-lzookeeper_mt", "-lpthread"])
-    yield str(binary)
-    shutil.rmtree(out_dir, ignore_errors=True)
-
-
-def parse_zkacl_line(line):
-    fields = line.split(" ")
-    out = {"cmd": fields[0]}
-    for f in fields[1:]:
-        key, _, value = f.partition("=")
-        out[key] = value
-    for key in ("rc", "state", "version", "aversion", "len", "count"):
-        if key in out:
-            out[key] = int(out[key])
-    if "data" in out:
-        out["data"] = bytes.fromhex(out["data"])
-    if "acl" in out:
-        acl = []
-        for entry in filter(None, out["acl"].split(",")):
-            perms, scheme, ident = entry.split(":", 2)
-            acl.append((int(perms), scheme, ident))
-        out["acl"] = acl
-    if "ops" in out:
-        out["ops"] = [int(e) for e in out["ops"].split(",") if e]
-    return out
-
-
 def acl_spec(acl):
-    """(perms, scheme, id) entries as zkacl's ACL argument."""
+    """(perms, scheme, id) entries as zkc's ACL argument."""
     return ",".join("%d:%s:%s" % entry for entry in acl)
-
-
-class ZkAcl:
-    """One zkacl process = one C client session, driven line by line."""
-
-    def __init__(self, binary, srv):
-        self.proc = subprocess.Popen(
-            [binary, srv.hosts], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE, text=True, bufsize=1)
-        first = self._read_line()
-        assert first.startswith("connected rc=0"), first
-
-    def _read_line(self, timeout=C_COMMAND_TIMEOUT_S):
-        ready, _, _ = select.select([self.proc.stdout], [], [], timeout)
-        if not ready:
-            raise AssertionError("zkacl gave no output within %ds" % timeout)
-        line = self.proc.stdout.readline()
-        if not line:
-            raise AssertionError("zkacl exited: %s" % self.proc.stderr.read())
-        return line.rstrip("\n")
-
-    def do(self, command):
-        self.proc.stdin.write(command + "\n")
-        self.proc.stdin.flush()
-        result = parse_zkacl_line(self._read_line())
-        assert result["cmd"] == command.split(" ")[0], result
-        return result
-
-    def kill(self):
-        if self.proc.poll() is None:
-            self.proc.kill()
-            self.proc.wait(timeout=C_COMMAND_TIMEOUT_S)
-        for stream in (self.proc.stdin, self.proc.stdout, self.proc.stderr):
-            try:
-                stream.close()
-            except OSError:
-                pass
-
-
-@pytest.fixture
-def zkacl(zkacl_binary):
-    """zkacl(server) -> a connected ZkAcl; killed at teardown."""
-    procs = []
-
-    def make(srv):
-        p = ZkAcl(zkacl_binary, srv)
-        procs.append(p)
-        return p
-
-    yield make
-    for p in procs:
-        p.kill()
 
 
 class CliMtShell:
@@ -367,18 +275,3 @@ class CliMtShell:
                 stream.close()
             except OSError:
                 pass
-
-
-@pytest.fixture
-def cli_mt_shell():
-    """cli_mt_shell(server) -> a connected CliMtShell; closed at teardown."""
-    shells = []
-
-    def make(srv):
-        shell = CliMtShell(srv)
-        shells.append(shell)
-        return shell
-
-    yield make
-    for shell in shells:
-        shell.close()

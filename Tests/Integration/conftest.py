@@ -9,7 +9,15 @@ Fixtures:
   server       module scope, default config (one per module and kind)
   fast_server  module scope, tickTime=500 for session-expiry tests
   make_server  function scope factory: make_server(**zoo_cfg_overrides)
-  kazoo        function scope factory of started KazooClients on `server`
+  kazoo_factory, raw_factory, clients
+               function scope factories of started clients
+  zkc_binary   session scope: c/zkc.c compiled once into a temp dir
+  zkc_factory  function scope factory: zkc_factory(server) -> c_client.Zkc
+  make_configured_server, cli_mt_shell
+               function scope factories for the ACL/auth tests (acl_support.py)
+
+tracked(create, release) is the body of every factory fixture here (and in
+acl_support.py): `yield from tracked(...)`.
 """
 
 import os
@@ -27,6 +35,7 @@ import pytest
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
+import c_client  # noqa: E402
 import jute  # noqa: E402
 
 REPO = HERE.parent.parent
@@ -268,19 +277,39 @@ def pytest_runtest_makereport(item, call):
 # --- fixtures -------------------------------------------------------------------
 
 
+def tracked(create, release):
+    """The body of a factory fixture, used as `yield from tracked(create, release)`:
+    yields a function that calls create(*args, **kw) and remembers what it
+    returns; at teardown calls release(thing) on each, in the order made."""
+    made = []
+
+    def make(*args, **kw):
+        thing = create(*args, **kw)
+        made.append(thing)
+        return thing
+
+    yield make
+    for thing in made:
+        release(thing)
+
+
 @pytest.fixture(scope="module", params=KINDS, ids=KINDS)
 def server_kind(request):
     return request.param
 
 
-def start_server(kind, config=None):
-    srv = Server(kind, config)
+def started(srv):
+    """srv.start(); if that fails, cleans srv up (process, temp dir) and re-raises."""
     try:
         srv.start()
     except BaseException:
         srv.cleanup()
         raise
     return srv
+
+
+def start_server(kind, config=None):
+    return started(Server(kind, config))
 
 
 @pytest.fixture(scope="module")
@@ -305,16 +334,7 @@ def fast_server(server_kind):
 def make_server(server_kind):
     """Factory: make_server(key=value, ...) starts a fresh server with those
     zoo.cfg overrides (a value of None removes a default key)."""
-    started = []
-
-    def make(**config):
-        srv = start_server(server_kind, config)
-        started.append(srv)
-        return srv
-
-    yield make
-    for srv in started:
-        srv.cleanup()
+    yield from tracked(lambda **config: start_server(server_kind, config), Server.cleanup)
 
 
 def _new_kazoo(srv, **kw):
@@ -337,16 +357,7 @@ def _stop_kazoo(client):
 def kazoo_factory():
     """kazoo_factory(server, **KazooClient kwargs) -> started client,
     stopped at teardown."""
-    clients = []
-
-    def make(srv, **kw):
-        client = _new_kazoo(srv, **kw)
-        clients.append(client)
-        return client
-
-    yield make
-    for client in clients:
-        _stop_kazoo(client)
+    yield from tracked(_new_kazoo, _stop_kazoo)
 
 
 @pytest.fixture
@@ -360,16 +371,8 @@ def raw_factory():
     """raw_factory(server, timeout_ms=..., **connect kwargs) -> connected
     jute.RawClient; its session is closed at teardown (if the connection is
     still up) so it does not expire later in the middle of another test."""
-    clients = []
-
-    def make(srv, timeout_ms=10000, **kw):
-        client = srv.raw(timeout_ms, **kw)
-        clients.append(client)
-        return client
-
-    yield make
-    for client in clients:
-        client.close()
+    yield from tracked(lambda srv, timeout_ms=10000, **kw: srv.raw(timeout_ms, **kw),
+                       lambda client: client.close())
 
 
 @pytest.fixture
@@ -385,16 +388,47 @@ def clients():
     servers (processes.DataDirServer), closed at teardown."""
     from processes import close_kazoo, kazoo_client
 
-    made = []
-
-    def make(srv, **kw):
-        client = kazoo_client(srv, **kw)
-        made.append(client)
-        return client
-
-    yield make
-    for client in made:
+    def close_quietly(client):
         try:
             close_kazoo(client)
         except Exception:
             pass
+
+    yield from tracked(kazoo_client, close_quietly)
+
+
+@pytest.fixture(scope="session")
+def zkc_binary():
+    """c/zkc.c compiled once per test session into a temp dir (removed at the end)."""
+    out_dir = tempfile.mkdtemp(prefix="paddock-it-zkc-")
+    yield c_client.build_zkc(out_dir)
+    shutil.rmtree(out_dir, ignore_errors=True)
+
+
+@pytest.fixture
+def zkc_factory(zkc_binary):
+    """zkc_factory(server) -> a connected c_client.Zkc (one C client session);
+    killed at teardown."""
+    yield from tracked(lambda srv: c_client.Zkc(zkc_binary, srv), c_client.Zkc.kill)
+
+
+@pytest.fixture
+def make_configured_server(server_kind):
+    """make_configured_server(config=None, jvm_properties=None, env=None)
+    starts a fresh acl_support.ConfiguredServer of the test's kind; stopped at
+    teardown."""
+    from acl_support import start_configured_server
+
+    yield from tracked(
+        lambda config=None, jvm_properties=None, env=None:
+            start_configured_server(server_kind, config, jvm_properties, env),
+        Server.cleanup)
+
+
+@pytest.fixture
+def cli_mt_shell():
+    """cli_mt_shell(server) -> a connected acl_support.CliMtShell (cli_mt in
+    interactive mode); closed at teardown."""
+    from acl_support import CliMtShell
+
+    yield from tracked(CliMtShell, CliMtShell.close)

@@ -9,7 +9,7 @@ is validated (InvalidACL) before the node is looked up, and the permission
 check comes before NodeExists / NoNode (of the node itself) / BadVersion.
 
 Driven through kazoo, raw jute (exact error codes and reply headers) and the
-C client (c/zkacl.c over libzookeeper_mt, and cli_mt interactively).
+C client (c/zkc.c over libzookeeper_mt, and cli_mt interactively).
 """
 
 import base64
@@ -29,7 +29,7 @@ from kazoo.protocol.states import KazooState
 from kazoo.security import ACL, OPEN_ACL_UNSAFE, Id, make_digest_acl, make_digest_acl_credential
 
 import jute
-from acl_support import (  # noqa: F401  (fixtures are used by name)
+from acl_support import (
     ADMIN,
     ALL,
     CREATE,
@@ -41,19 +41,17 @@ from acl_support import (  # noqa: F401  (fixtures are used by name)
     StateRecorder,
     acl_spec,
     add_auth,
-    cli_mt_shell,
+    assert_no_access,
+    assert_read_only_and_write_only,
     create,
     digest_id,
     force_reconnect,
     get_acl,
     get_children2,
-    make_configured_server,
     multi_read,
     set_acl,
     start_configured_server,
     who_am_i,
-    zkacl,
-    zkacl_binary,
 )
 from conftest import wait_until
 from jute import Err, Op
@@ -474,14 +472,7 @@ def test_digest_acl_grants_only_that_user(server, kazoo_factory, unique_path):
     impostor = kazoo_factory(server)
     impostor.add_auth("digest", "%s:wrong" % ALICE)  # digest addauth always succeeds
     for other in (anonymous, bob, impostor):
-        with pytest.raises(NoAuthError):
-            other.get(unique_path)
-        with pytest.raises(NoAuthError):
-            other.set(unique_path, b"theirs")
-        with pytest.raises(NoAuthError):
-            other.create(unique_path + "/theirs")
-        with pytest.raises(NoAuthError):
-            other.set_acls(unique_path, OPEN_ACL_UNSAFE)
+        assert_no_access(other, unique_path)
     # the same user in a new session
     again = kazoo_factory(server)
     again.add_auth("digest", "%s:%s" % (ALICE, ALICE_PW))
@@ -494,12 +485,7 @@ def test_digest_permissions_per_id_and_several_ids_per_session(server, kazoo_fac
                                           make_digest_acl(BOB, BOB_PW, write=True)])
     alice = kazoo_factory(server, auth_data=digest_auth(ALICE, ALICE_PW))
     bob = kazoo_factory(server, auth_data=digest_auth(BOB, BOB_PW))
-    assert alice.get(unique_path)[0] == b"v0"
-    with pytest.raises(NoAuthError):
-        alice.set(unique_path, b"a")
-    bob.set(unique_path, b"b")
-    with pytest.raises(NoAuthError):
-        bob.get(unique_path)
+    assert_read_only_and_write_only(alice, bob, unique_path)
     both = kazoo_factory(server)
     both.add_auth("digest", "%s:%s" % (ALICE, ALICE_PW))
     both.add_auth("digest", "%s:%s" % (BOB, BOB_PW))
@@ -913,43 +899,43 @@ def test_get_children2_and_all_children_number_raw_codes(server, admin, raw_fact
 # --- the C client --------------------------------------------------------------------------------
 
 
-def test_c_client_digest_acl(server, zkacl, unique_path):
+def test_c_client_digest_acl(server, zkc_factory, unique_path):
     alice_id = digest_id(ALICE, ALICE_PW)
-    owner = zkacl(server)
+    owner = zkc_factory(server)
     r = owner.do("addauth digest %s:%s" % (ALICE, ALICE_PW))
     assert (r["rc"], r["state"]) == (0, 3)
-    r = owner.do("create %s hello %s" % (unique_path, acl_spec([(READ | WRITE | ADMIN, "digest", alice_id),
-                                                                 (READ, "world", "anyone")])))
+    r = owner.do("create %s hello 0 %s" % (unique_path, acl_spec([(READ | WRITE | ADMIN, "digest", alice_id),
+                                                                   (READ, "world", "anyone")])))
     assert r["rc"] == 0
     r = owner.do("set %s world -1" % unique_path)
     assert (r["rc"], r["version"]) == (0, 1)
     r = owner.do("getacl %s" % unique_path)
     assert r["acl"] == [(READ | WRITE | ADMIN, "digest", alice_id), (READ, "world", "anyone")]
 
-    other = zkacl(server)
+    other = zkc_factory(server)
     r = other.do("get %s" % unique_path)
     assert (r["rc"], r["data"]) == (0, b"world")
     r = other.do("set %s mine -1" % unique_path)
     assert (r["rc"], r["err"]) == (-102, "not_authenticated")
     r = other.do("getacl %s" % unique_path)  # READ without ADMIN: the hash is hidden
     assert r["rc"] == 0 and r["acl"] == [(READ | WRITE | ADMIN, "digest", "alice:x"), (READ, "world", "anyone")]
-    r = other.do("create %s/kid x open" % unique_path)
+    r = other.do("create %s/kid x 0 open" % unique_path)
     assert r["rc"] == -102
-    r = other.do("create %s-bad x 31:world:nobody" % unique_path)
+    r = other.do("create %s-bad x 0 31:world:nobody" % unique_path)
     assert (r["rc"], r["err"]) == (-114, "invalid_acl")
-    r = other.do("create %s-auth x 31:auth:" % unique_path)
+    r = other.do("create %s-auth x 0 31:auth:" % unique_path)
     assert r["rc"] == -114
     r = other.do("addauth digest %s:%s" % (ALICE, ALICE_PW))
     assert r["rc"] == 0
     assert other.do("set %s mine -1" % unique_path)["rc"] == 0
-    r = other.do("create %s-auth x 31:auth:" % unique_path)
+    r = other.do("create %s-auth x 0 31:auth:" % unique_path)
     assert r["rc"] == 0
     assert other.do("getacl %s-auth" % unique_path)["acl"] == [(ALL, "digest", alice_id)]
 
 
-def test_c_client_set_acl_versions(server, zkacl, unique_path):
-    c = zkacl(server)
-    assert c.do("create %s x open" % unique_path)["rc"] == 0
+def test_c_client_set_acl_versions(server, zkc_factory, unique_path):
+    c = zkc_factory(server)
+    assert c.do("create %s x 0 open" % unique_path)["rc"] == 0
     r = c.do("setacl %s 0 %s" % (unique_path, acl_spec([(READ | ADMIN, "world", "anyone")])))
     assert r["rc"] == 0
     r = c.do("setacl %s 0 open" % unique_path)
@@ -963,9 +949,9 @@ def test_c_client_set_acl_versions(server, zkacl, unique_path):
     assert c.do("exists %s" % unique_path)["aversion"] == 2
 
 
-def test_c_client_multi_and_auth_failed(server, admin, zkacl, unique_path):
+def test_c_client_multi_and_auth_failed(server, admin, zkc_factory, unique_path):
     admin.create(unique_path + "/ro", acl=world(READ))
-    c = zkacl(server)
+    c = zkc_factory(server)
     r = c.do("multi c:%s/a s:%s/ro c:%s/b" % (unique_path, unique_path, unique_path))
     assert (r["rc"], r["ops"]) == (-102, [0, -102, -2])
     r = c.do("multi k:%s/ro:0 c:%s/a" % (unique_path, unique_path))

@@ -7,7 +7,7 @@ PADDOCK_SERVERS names paddock.
   paddock binary) loaded by `authProvider.1=<path>`: `addauth token
   alice:<token>` succeeds when that line is in the file named by
   PADDOCK_TOKEN_AUTH_FILE in the server's environment; ACL ids are user names
-  or `*`.  Used through kazoo, raw jute, the C client (c/zkacl.c) and cli_mt.
+  or `*`.  Used through kazoo, raw jute, the C client (c/zkc.c) and cli_mt.
 - The same source built out of tree with gcc, as its header comment says.
 - A test plugin compiled here (scheme `tagged`: the id is the credential plus
   "@" and the client's address; not an authenticated scheme) for the
@@ -25,10 +25,11 @@ from pathlib import Path
 
 import pytest
 from kazoo.exceptions import AuthFailedError, InvalidACLError, NoAuthError
-from kazoo.security import ACL, OPEN_ACL_UNSAFE, Id
+from kazoo.security import ACL, Id
 
 import jute
-from acl_support import (  # noqa: F401  (fixtures are used by name)
+from c_client import compile_c
+from acl_support import (
     ADMIN,
     ALL,
     LOOPBACK,
@@ -38,16 +39,14 @@ from acl_support import (  # noqa: F401  (fixtures are used by name)
     StateRecorder,
     acl_spec,
     add_auth,
-    cli_mt_shell,
-    compile_c,
+    assert_no_access,
+    assert_read_only_and_write_only,
     create,
     force_reconnect,
     get_acl,
     run_until_exit,
     start_configured_server,
     who_am_i,
-    zkacl,
-    zkacl_binary,
 )
 from conftest import KINDS, PADDOCK_BIN, REPO
 from jute import Err, Op
@@ -232,14 +231,7 @@ def test_token_acl_allows_alice_and_denies_everyone_else(token_server, kazoo_fac
     # the same user name under another scheme is another id
     digest_alice = kazoo_factory(token_server, auth_data={("digest", "alice:" + TOKENS["alice"])})
     for other in (bob, anonymous, digest_alice):
-        with pytest.raises(NoAuthError):
-            other.get(unique_path)
-        with pytest.raises(NoAuthError):
-            other.set(unique_path, b"mine")
-        with pytest.raises(NoAuthError):
-            other.create(unique_path + "/theirs")
-        with pytest.raises(NoAuthError):
-            other.set_acls(unique_path, OPEN_ACL_UNSAFE)
+        assert_no_access(other, unique_path, data=b"mine")
         assert other.exists(unique_path).version == 1
     assert alice.get(unique_path)[0] == b"still alice's"
 
@@ -250,12 +242,7 @@ def test_token_permissions_per_user(token_server, kazoo_factory, unique_path):
                                           acl(ADMIN, "world", "anyone")])
     alice = kazoo_factory(token_server, auth_data=token_auth("alice"))
     bob = kazoo_factory(token_server, auth_data=token_auth("bob"))
-    assert alice.get(unique_path)[0] == b"v0"
-    with pytest.raises(NoAuthError):
-        alice.set(unique_path, b"a")
-    bob.set(unique_path, b"b")
-    with pytest.raises(NoAuthError):
-        bob.get(unique_path)
+    assert_read_only_and_write_only(alice, bob, unique_path)
     assert alice.get(unique_path)[0] == b"b"
 
 
@@ -381,24 +368,24 @@ def test_token_file_is_read_at_each_attempt(fresh_token_server, kazoo_factory, r
 # --- the C client ------------------------------------------------------------------------------
 
 
-def test_c_client_token_auth(token_server, zkacl, unique_path):
-    owner = zkacl(token_server)
+def test_c_client_token_auth(token_server, zkc_factory, unique_path):
+    owner = zkc_factory(token_server)
     r = owner.do("addauth token %s" % token_cred("alice"))
     assert (r["rc"], r["state"]) == (0, 3)
-    r = owner.do("create %s secret %s" % (unique_path, acl_spec([(ALL, "token", "alice")])))
+    r = owner.do("create %s secret 0 %s" % (unique_path, acl_spec([(ALL, "token", "alice")])))
     assert r["rc"] == 0
     assert owner.do("get %s" % unique_path)["data"] == b"secret"
     assert owner.do("set %s changed -1" % unique_path)["rc"] == 0
     assert owner.do("getacl %s" % unique_path)["acl"] == [(ALL, "token", "alice")]
 
-    bob = zkacl(token_server)
+    bob = zkc_factory(token_server)
     assert bob.do("addauth token %s" % token_cred("bob"))["rc"] == 0
     r = bob.do("get %s" % unique_path)
     assert (r["rc"], r["err"]) == (-102, "not_authenticated")
-    assert bob.do("create %s/x x open" % unique_path)["rc"] == -102
-    assert bob.do("create %s-bad x 31:token:a:b" % unique_path)["rc"] == -114
+    assert bob.do("create %s/x x 0 open" % unique_path)["rc"] == -102
+    assert bob.do("create %s-bad x 0 31:token:a:b" % unique_path)["rc"] == -114
 
-    intruder = zkacl(token_server)
+    intruder = zkc_factory(token_server)
     r = intruder.do("addauth token alice:forged")
     assert (r["rc"], r["err"], r["state"]) == (-115, "authentication_failed", -113)
     assert intruder.do("get %s" % unique_path)["rc"] == -9

@@ -2,115 +2,20 @@
 
 Two drivers: Debian's cli_mt shell in batch mode (`cli_mt -h host:port -c
 "<command>"`, one command per process, output on stderr), and c/zkc.c, a
-small program over libzookeeper_mt's synchronous API compiled here at test
-time, which runs many commands on one session and prints one parseable line
-per command.
+small program over libzookeeper_mt's synchronous API compiled at test time
+(c_client.py, conftest's fixtures `zkc_binary` and `zkc_factory`), which runs
+many commands on one session and prints one parseable line per command.
 """
 
 import os
-import select
-import shutil
 import subprocess
-import tempfile
 import time
-from pathlib import Path
 
 import pytest
 
-HERE = Path(__file__).resolve().parent
+from c_client import COMMAND_TIMEOUT_S
+
 CLI_MT = os.environ.get("ZK_CLI_MT", "/usr/lib/zookeeper/bin/cli_mt")
-CC = os.environ.get("CC", "gcc")
-COMMAND_TIMEOUT_S = 15
-
-
-@pytest.fixture(scope="session")
-def zkc_binary():
-    if shutil.which(CC) is None:
-        pytest.fail("C compiler %r not found (needed to build c/zkc.c)" % CC)
-    out_dir = tempfile.mkdtemp(prefix="paddock-it-zkc-")
-    binary = os.path.join(out_dir, "zkc")
-    proc = subprocess.run(
-        [CC, "-Wall", "-O1", "-o", binary, str(HERE / "c" / "zkc.c"), "-lzookeeper_mt", "-lpthread"],
-        capture_output=True, text=True, timeout=120)
-    if proc.returncode != 0:
-        pytest.fail("building zkc failed (is libzookeeper-mt-dev installed?):\n" + proc.stderr)
-    yield binary
-    shutil.rmtree(out_dir, ignore_errors=True)
-
-
-def parse_line(line):
-    fields = line.split(" ")
-    out = {"cmd": fields[0]}
-    for f in fields[1:]:
-        key, _, value = f.partition("=")
-        out[key] = value
-    for key in ("rc", "version", "cversion", "aversion", "dataLength", "numChildren", "count", "len"):
-        if key in out:
-            out[key] = int(out[key])
-    for key in ("czxid", "mzxid", "pzxid", "ctime", "mtime", "ephemeralOwner"):
-        if key in out:
-            out[key] = int(out[key])
-    if "data" in out:
-        out["data"] = bytes.fromhex(out["data"])
-    if "events" in out:
-        out["events"] = [tuple(e.split(":", 2)) for e in out["events"].split(",") if e]
-        out["events"] = [(int(t), int(s), p) for t, s, p in out["events"]]
-    return out
-
-
-class Zkc:
-    """One zkc process = one C client session, driven line by line."""
-
-    def __init__(self, binary, srv):
-        self.proc = subprocess.Popen(
-            [binary, srv.hosts], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE, text=True, bufsize=1)
-        first = self._read_line()
-        assert first.startswith("connected rc=0"), first
-
-    def _read_line(self, timeout=COMMAND_TIMEOUT_S):
-        ready, _, _ = select.select([self.proc.stdout], [], [], timeout)
-        if not ready:
-            raise AssertionError("zkc gave no output within %ds" % timeout)
-        line = self.proc.stdout.readline()
-        if not line:
-            raise AssertionError("zkc exited: %s" % self.proc.stderr.read())
-        return line.rstrip("\n")
-
-    def do(self, command):
-        self.proc.stdin.write(command + "\n")
-        self.proc.stdin.flush()
-        result = parse_line(self._read_line())
-        assert result["cmd"] == command.split(" ")[0], result
-        return result
-
-    def close(self):
-        """zookeeper_close: ends the session."""
-        if self.proc.poll() is None:
-            self.proc.stdin.close()
-            line = self._read_line()
-            self.proc.wait(timeout=COMMAND_TIMEOUT_S)
-            return parse_line(line)
-        return None
-
-    def kill(self):
-        if self.proc.poll() is None:
-            self.proc.kill()
-            self.proc.wait(timeout=COMMAND_TIMEOUT_S)
-
-
-@pytest.fixture
-def zkc(zkc_binary, server):
-    procs = []
-
-    def make():
-        p = Zkc(zkc_binary, server)
-        procs.append(p)
-        return p
-
-    yield make
-    for p in procs:
-        p.kill()
 
 
 def cli_mt(srv, command):
@@ -130,8 +35,8 @@ def assert_recent(ms):
 # --- zkc (synchronous C API) ----------------------------------------------------------
 
 
-def test_c_create_get_set_delete_with_versions(zkc, unique_path):
-    c = zkc()
+def test_c_create_get_set_delete_with_versions(zkc_factory, server, unique_path):
+    c = zkc_factory(server)
     r = c.do("create2 %s hello 0" % unique_path)
     assert (r["rc"], r["path"]) == (0, unique_path)
     assert r["czxid"] == r["mzxid"] == r["pzxid"]
@@ -163,8 +68,8 @@ def test_c_create_get_set_delete_with_versions(zkc, unique_path):
     assert c.close()["rc"] == 0
 
 
-def test_c_null_data_and_children(zkc, unique_path):
-    c = zkc()
+def test_c_null_data_and_children(zkc_factory, server, unique_path):
+    c = zkc_factory(server)
     assert c.do("create %s - 0" % unique_path)["rc"] == 0
     r = c.do("get %s" % unique_path)
     # null data comes back null: the C client reports length -1
@@ -183,8 +88,8 @@ def test_c_null_data_and_children(zkc, unique_path):
     assert r["rc"] == -101
 
 
-def test_c_sequential_nodes(zkc, unique_path):
-    c = zkc()
+def test_c_sequential_nodes(zkc_factory, server, unique_path):
+    c = zkc_factory(server)
     assert c.do("create %s - 0" % unique_path)["rc"] == 0
     r1 = c.do("create2 %s/q- x 2" % unique_path)
     r2 = c.do("create2 %s/q- x 2" % unique_path)
@@ -195,8 +100,8 @@ def test_c_sequential_nodes(zkc, unique_path):
     assert r3["path"] == unique_path + "/e-0000000002"
 
 
-def test_c_ephemeral_lifecycle(zkc, kazoo_factory, server, unique_path):
-    c = zkc()
+def test_c_ephemeral_lifecycle(zkc_factory, kazoo_factory, server, unique_path):
+    c = zkc_factory(server)
     sid = int(c.do("session")["id"], 16)
     assert sid != 0
     r = c.do("create2 %s eph 1" % unique_path)
@@ -210,8 +115,8 @@ def test_c_ephemeral_lifecycle(zkc, kazoo_factory, server, unique_path):
     assert observer.exists(unique_path) is None
 
 
-def test_c_watches(zkc, kazoo_factory, server, unique_path):
-    c = zkc()
+def test_c_watches(zkc_factory, kazoo_factory, server, unique_path):
+    c = zkc_factory(server)
     writer = kazoo_factory(server)
     writer.create(unique_path, b"0")
     assert c.do("get %s watch" % unique_path)["rc"] == 0
@@ -232,10 +137,10 @@ def test_c_watches(zkc, kazoo_factory, server, unique_path):
     assert [e for e in r["events"] if e[2] == unique_path] == [(3, 3, unique_path), (4, 3, unique_path)]
 
 
-def test_c_multi_failure(zkc, kazoo_factory, server, unique_path):
-    c = zkc()
-    r = c.do("multi_create_dup %s" % unique_path)
-    assert (r["rc"], r["op0"], r["op1"]) == (-110, "0", "-110")
+def test_c_multi_failure(zkc_factory, kazoo_factory, server, unique_path):
+    c = zkc_factory(server)
+    r = c.do("multi c:%s c:%s" % (unique_path, unique_path))
+    assert (r["rc"], r["ops"]) == (-110, [0, -110])
     assert kazoo_factory(server).exists(unique_path) is None
 
 

@@ -18,7 +18,7 @@ SnapshotFormatter also reads Paddock's newest snapshot.
 import pytest
 from kazoo.security import make_digest_acl
 
-from conftest import KINDS, free_port
+from conftest import KINDS, free_port, tracked
 from processes import (
     DataDirServer,
     close_kazoo,
@@ -51,7 +51,6 @@ HOLDER_TIMEOUT_S = 20.0
 @pytest.fixture
 def servers(tmp_path):
     """servers(kind, variant, port): a server on tmp_path/data with the variant's settings."""
-    made = []
 
     def make(kind, variant, port):
         config, jvm_props = {}, []
@@ -62,13 +61,9 @@ def servers(tmp_path):
                 jvm_props.append("-Dzookeeper.snapshot.compression.method=gz")
             else:
                 config["zookeeper.snapshot.compression.method"] = "gz"
-        srv = DataDirServer(kind, tmp_path / "data", config=config, port=port, jvm_props=jvm_props)
-        made.append(srv)
-        return srv
+        return DataDirServer(kind, tmp_path / "data", config=config, port=port, jvm_props=jvm_props)
 
-    yield make
-    for srv in made:
-        srv.cleanup()
+    yield from tracked(make, DataDirServer.cleanup)
 
 
 def build_tree(zk, holder):

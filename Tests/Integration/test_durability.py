@@ -18,7 +18,7 @@ from kazoo.exceptions import ConnectionClosedError, ConnectionLoss, NoNodeError,
 from kazoo.handlers.threading import KazooTimeoutError
 from kazoo.protocol.states import KazooState
 
-from conftest import KINDS, ZK_CLASSPATH
+from conftest import KINDS, ZK_CLASSPATH, tracked
 from processes import (
     RECORD_OVERHEAD,
     DataDirServer,
@@ -55,16 +55,8 @@ def only(*pairs):
 @pytest.fixture
 def servers(tmp_path):
     """servers(kind, data_dir=tmp_path/'data', **DataDirServer kwargs)."""
-    made = []
-
-    def make(kind, data_dir=None, **kw):
-        srv = DataDirServer(kind, data_dir or tmp_path / "data", **kw)
-        made.append(srv)
-        return srv
-
-    yield make
-    for srv in made:
-        srv.cleanup()
+    yield from tracked(lambda kind, data_dir=None, **kw: DataDirServer(kind, data_dir or tmp_path / "data", **kw),
+                       DataDirServer.cleanup)
 
 
 # --- a concurrent write load that records what was acknowledged --------------------
