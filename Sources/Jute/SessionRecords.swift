@@ -190,3 +190,58 @@ extension JuteWriter {
         writeVector(items) { $0.writeString($1) }
     }
 }
+
+/// The packet of ZooKeeper's quorum port (zookeeper.jute, module quorum): learners and the
+/// leader exchange a bare stream of these, with no length prefix.
+public struct QuorumPacket: JuteRecord, Equatable {
+    public var type: Int32
+    public var zxid: Int64
+    /// nil is written as -1, as ZooKeeper does for packets without data.
+    public var data: [UInt8]?
+    public var authInfo: [Id]?
+
+    public init(type: Int32, zxid: Int64, data: [UInt8]? = nil, authInfo: [Id]? = nil) {
+        self.type = type
+        self.zxid = zxid
+        self.data = data
+        self.authInfo = authInfo
+    }
+    public init(from r: inout JuteReader) throws {
+        type = try r.readInt32()
+        zxid = try r.readInt64()
+        data = try r.readBuffer()
+        authInfo = try r.readVector(elementSizeMin: 8) { try Id(from: &$0) }
+    }
+    public func write(to w: inout JuteWriter) {
+        w.writeInt32(type)
+        w.writeInt64(zxid)
+        w.writeBuffer(data)
+        w.writeVector(authInfo) { $0.writeRecord($1) }
+    }
+}
+
+/// What a learner tells the leader about itself in FOLLOWERINFO / OBSERVERINFO.
+public struct LearnerInfo: JuteRecord, Equatable {
+    /// 0x10000: the protocol with LEADERINFO and ACKEPOCH (ZooKeeper 3.4+).
+    public static let protocolVersion: Int32 = 0x10000
+
+    public var serverId: Int64
+    public var protocolVersion: Int32
+    public var configVersion: Int64
+
+    public init(serverId: Int64, protocolVersion: Int32 = LearnerInfo.protocolVersion, configVersion: Int64) {
+        self.serverId = serverId
+        self.protocolVersion = protocolVersion
+        self.configVersion = configVersion
+    }
+    public init(from r: inout JuteReader) throws {
+        serverId = try r.readInt64()
+        protocolVersion = try r.readInt32()
+        configVersion = try r.readInt64()
+    }
+    public func write(to w: inout JuteWriter) {
+        w.writeInt64(serverId)
+        w.writeInt32(protocolVersion)
+        w.writeInt64(configVersion)
+    }
+}
