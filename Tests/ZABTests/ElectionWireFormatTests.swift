@@ -57,3 +57,39 @@ final class ElectionWireFormatTests: XCTestCase {
         XCTAssertEqual(decoded.data?.count, 20, "sid, protocol version, config version")
     }
 }
+
+final class ElectionHandshakeTests: XCTestCase {
+    func testRoundTripAndLayout() throws {
+        let handshake = ElectionHandshake(serverId: 3, electionAddress: "127.0.0.1:3890")
+        let bytes = handshake.encoded()
+        XCTAssertEqual(Array(bytes[0..<8]), [0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0, 0], "protocol version -65536")
+        XCTAssertEqual(bytes.count, 8 + 8 + 4 + 14)
+        let decoded = try XCTUnwrap(ElectionHandshake.decode(bytes + [9, 9]))
+        XCTAssertEqual(decoded.handshake, handshake)
+        XCTAssertEqual(decoded.consumed, bytes.count, "bytes after the handshake are the first frame's")
+    }
+
+    func testPartialInputAsksForMore() throws {
+        let bytes = ElectionHandshake(serverId: 1, electionAddress: "h:1").encoded()
+        for cut in 0..<bytes.count { XCTAssertNil(try ElectionHandshake.decode(Array(bytes[..<cut])), "cut \(cut)") }
+    }
+
+    func testLegacyAndBadHandshakes() throws {
+        var legacy = JuteWriter()
+        legacy.writeInt64(5)
+        XCTAssertEqual(try ElectionHandshake.decode(legacy.bytes)?.handshake.serverId, 5)
+        var bad = JuteWriter()
+        bad.writeInt64(-65536)
+        bad.writeInt64(2)
+        bad.writeInt32(5000)
+        XCTAssertThrowsError(try ElectionHandshake.decode(bad.bytes))
+        var unknown = JuteWriter()
+        unknown.writeInt64(-7)
+        XCTAssertThrowsError(try ElectionHandshake.decode(unknown.bytes))
+    }
+
+    func testLargerIdKeepsTheConnection() {
+        XCTAssertTrue(ElectionHandshake.keeps(initiator: 3, receiver: 1))
+        XCTAssertFalse(ElectionHandshake.keeps(initiator: 1, receiver: 3))
+    }
+}
