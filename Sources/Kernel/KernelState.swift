@@ -19,6 +19,9 @@ final class KernelState {
     var numbering: ProposalNumbering
     var pending = PendingChanges()
     var proposals = ProposalQueue()
+    /// Which proposals a quorum has on disk. Standalone is an ensemble of one, so the leader's
+    /// own durable append is the whole quorum.
+    var acks: QuorumAckTracker
     let log: any ProposalLog
     var snapshotPolicy: SnapshotPolicy
     let dataDirectory: DataDirectory
@@ -39,6 +42,7 @@ final class KernelState {
         self.snapshotCodec = snapshotCodec
         self.post = post
         numbering = ProposalNumbering(lastZxid: tree.lastProcessedZxid)
+        acks = QuorumAckTracker(voters: [Self.standaloneServerId], lastCommitted: tree.lastProcessedZxid)
         snapshotPolicy = SnapshotPolicy(snapCount: config.snapCount)
         self.authProviders = Dictionary(authProviders.map { ($0.scheme, $0) }, uniquingKeysWith: { first, _ in first })
         aclPolicy = ACLPolicy(providers: self.authProviders, skipACL: config.skipACL, superDigest: config.superDigest)
@@ -50,6 +54,9 @@ final class KernelState {
     }
 
     var lastZxid: Int64 { tree.lastProcessedZxid }
+
+    /// A standalone server's id, as ZooKeeper's `conf` reports it.
+    static let standaloneServerId: Int64 = 0
 
     // MARK: Connections
 

@@ -60,6 +60,7 @@ extension KernelState {
     /// disk. Every txn takes this path, failed writes included.
     func propose(_ header: TxnHeader, _ txn: Txn, then after: AfterCommit) {
         proposals.append(Proposal(header: header, txn: txn, after: after))
+        acks.proposed(header.zxid)
         log.append(header, txn)
         if snapshotPolicy.txnLogged() {
             log.roll()
@@ -67,9 +68,11 @@ extension KernelState {
         }
     }
 
-    /// The log has every txn up to `zxid` on disk: commit them in order.
+    /// The log has every txn up to `zxid` on disk: that is this server's ACK; commit what a
+    /// quorum now holds, in order.
     func durable(through zxid: Int64) {
-        while let proposal = proposals.popFirst(through: zxid) {
+        guard let committed = acks.acked(by: Self.standaloneServerId, through: zxid).last else { return }
+        while let proposal = proposals.popFirst(through: committed) {
             commit(proposal)
         }
     }
