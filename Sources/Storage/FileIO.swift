@@ -69,10 +69,6 @@ final class StorageFile {
         return Int(info.st_size)
     }
 
-    func seek(to offset: Int) throws {
-        guard lseek(descriptor, off_t(offset), SEEK_SET) >= 0 else { throw StorageError.errno("cannot seek", path) }
-    }
-
     func truncate(to size: Int) throws {
         guard ftruncate(descriptor, off_t(size)) == 0 else { throw StorageError.errno("cannot resize", path) }
     }

@@ -18,8 +18,6 @@ public struct FuzzySnapshot {
         pending = ["/"]
     }
 
-    public var isDone: Bool { started && pending.isEmpty }
-
     /// The next bytes of the stream, up to about `nodesMax` nodes; nil once every node is out.
     public mutating func nextChunk(tree: DataTree, nodesMax: Int) -> [UInt8]? {
         var w = JuteWriter(capacity: 64 * 1024)

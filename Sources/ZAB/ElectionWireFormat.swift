@@ -5,8 +5,6 @@ import Jute
 /// servers can elect together. Version 2 carries the sender's view of the ensemble config.
 public enum ElectionWireFormat {
     public static let version: Int32 = 2
-    /// ZooKeeper drops election frames outside 1...this.
-    public static let frameBytesMax = 512 * 1024
 
     public enum DecodeError: Error, Equatable {
         case tooShort(Int)
