@@ -61,7 +61,10 @@ let package = Package(
             dependencies: ["Storage", "DataTree", "Jute", "ModuleAPI", "CodecConformance",
                            .product(name: "Logging", package: "swift-log")]
         ),
-        .testTarget(name: "PluginTests", dependencies: ["DigestAuth", "IPAuth", "ModuleAPI"]),
+        .testTarget(
+            name: "PluginTests",
+            dependencies: ["DigestAuth", "IPAuth", "LibuvTransport", "ModuleAPI", .product(name: "Logging", package: "swift-log")]
+        ),
         // The shared conformance checks every snapshot codec's tests run.
         .target(name: "CodecConformance", dependencies: ["ModuleAPI"], path: "Tests/CodecConformance"),
         .testTarget(name: "ZlibSnapshotTests", dependencies: ["ZlibSnapshot", "ModuleAPI", "CodecConformance"]),

@@ -12,6 +12,14 @@ private func connection(_ data: UnsafeMutableRawPointer?) -> LibuvConnection {
     Unmanaged<LibuvConnection>.fromOpaque(data!).takeUnretainedValue()
 }
 
+private func listener(_ data: UnsafeMutableRawPointer?) -> Listener {
+    Unmanaged<Listener>.fromOpaque(data!).takeUnretainedValue()
+}
+
+private func attempt(_ data: UnsafeMutableRawPointer?) -> ConnectAttempt {
+    Unmanaged<ConnectAttempt>.fromOpaque(data!).takeUnretainedValue()
+}
+
 func runLoop(_ context: UnsafeMutableRawPointer?) -> UnsafeMutableRawPointer? {
     let transport = Unmanaged<LibuvTransport>.fromOpaque(context!).takeRetainedValue()
     transport.run()
@@ -19,12 +27,22 @@ func runLoop(_ context: UnsafeMutableRawPointer?) -> UnsafeMutableRawPointer? {
 }
 
 func onConnection(_ server: UnsafeMutablePointer<uv_stream_t>?, _ status: Int32) {
-    let transport = transport(server!.pointee.data)
+    let listener = listener(server!.pointee.data)
     guard status == 0 else {
-        transport.logger.warning("accept failed: \(String(cString: uv_strerror(status)))")
+        listener.transport.logger.warning("accept failed: \(String(cString: uv_strerror(status)))")
         return
     }
-    transport.accept()
+    listener.transport.accept(listener)
+}
+
+func onResolved(_ request: UnsafeMutablePointer<uv_getaddrinfo_t>?, _ status: Int32, _ addresses: UnsafeMutablePointer<addrinfo>?) {
+    let attempt = attempt(request!.pointee.data)
+    attempt.transport.resolved(attempt, status, addresses)
+}
+
+func onConnected(_ request: UnsafeMutablePointer<uv_connect_t>?, _ status: Int32) {
+    let attempt = attempt(request!.pointee.data)
+    attempt.transport.connected(attempt, status)
 }
 
 func onWakeup(_ handle: UnsafeMutablePointer<uv_async_t>?) {

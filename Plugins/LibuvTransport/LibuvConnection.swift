@@ -1,31 +1,35 @@
 import CLibuv
 import ModuleAPI
 
-/// One accepted TCP connection.
+/// One TCP connection, accepted by a listener or opened by `connect`.
 ///
-/// Why @unchecked Sendable is safe: `id`, `remoteAddress`, `remoteHost` and `transport` are
-/// immutable; every other field is touched only on the transport's loop thread. The methods
+/// Why @unchecked Sendable is safe: `id`, `remoteAddress`, `remoteHost`, `handler` and `transport`
+/// are immutable; every other field is touched only on the transport's loop thread. The methods
 /// other threads call (`send`, `close`, `setReading`) only enqueue a command for that thread.
 final class LibuvConnection: ClientConnection, @unchecked Sendable {
     let id: ConnectionID
     let remoteAddress: String
     let remoteHost: String
+    /// The handler of the listener that accepted it, or the one passed to `connect`.
+    let handler: any ConnectionHandler
     private unowned let transport: LibuvTransport
     var transportForCallbacks: LibuvTransport { transport }
 
     // Loop-thread state.
     let handle: UnsafeMutablePointer<uv_tcp_t>
-    var decoder: FrameDecoder
+    /// Nil on a raw stream, whose bytes go to the handler as they arrive.
+    var decoder: FrameDecoder?
     var outbox: [UInt8] = []
     var admitted = false
     var closing = false
     var reading = false
 
-    init(id: ConnectionID, remoteHost: String, remotePort: Int, transport: LibuvTransport,
-         handle: UnsafeMutablePointer<uv_tcp_t>, decoder: FrameDecoder) {
+    init(id: ConnectionID, remoteHost: String, remotePort: Int, handler: any ConnectionHandler,
+         transport: LibuvTransport, handle: UnsafeMutablePointer<uv_tcp_t>, decoder: FrameDecoder?) {
         self.id = id
         self.remoteHost = remoteHost
         self.remoteAddress = remoteHost.contains(":") ? "[\(remoteHost)]:\(remotePort)" : "\(remoteHost):\(remotePort)"
+        self.handler = handler
         self.transport = transport
         self.handle = handle
         self.decoder = decoder

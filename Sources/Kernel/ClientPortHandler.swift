@@ -57,6 +57,8 @@ final class ClientPortHandler: ConnectionHandler {
             case .fourLetterWord(let word):
                 connection.send(Array(state.fourLetterWord(word).utf8))
                 connection.close()
+            case .bytes:
+                preconditionFailure("the client port is framed")
             }
             if finished(connection.id) { connection.setReading(true) }
         }

@@ -21,10 +21,14 @@ extension KernelState {
             attach(session, to: connection)
             // Requests sent before the connect reply wait for the session to be durable.
             session.pendingWrites += 1
+            let after = AfterCommit.connected(connection, session,
+                                              connectResponse(timeout: timeout, sessionId: session.id, readOnly: readOnlyReply))
+            if let replication, replication.isFollower {
+                return forwardCreateSession(session, timeoutMs: timeout, then: after, replication)
+            }
             let header = TxnHeader(clientId: session.id, cxid: 0, zxid: numbering.next(), time: clock.wallMs(),
                                    type: OpCode.createSession.rawValue)
-            propose(header, .createSession(timeOut: Int32(timeout)),
-                    then: .connected(connection, session, connectResponse(timeout: timeout, sessionId: session.id, readOnly: readOnlyReply)))
+            propose(header, .createSession(timeOut: Int32(timeout)), then: after)
             return
         }
         // ZooKeeper drops the session's current connection before it checks the password.
@@ -44,6 +48,7 @@ extension KernelState {
         }
         attach(session, to: connection)
         sessions.touch(session, nowMs: clock.monotonicMs())
+        replication?.touched[session.id] = Int32(session.timeoutMs)
         let response = connectResponse(timeout: timeout, sessionId: session.id, readOnly: readOnlyReply)
         connection.send(JuteWriter.frame { response.write(to: &$0) })
     }

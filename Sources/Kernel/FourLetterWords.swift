@@ -17,9 +17,12 @@ extension KernelState {
         guard word == "srvr" || config.fourLetterWordWhitelist.contains(word) else {
             return "\(word) is not executed because it is not in the whitelist.\n"
         }
+        if let replication, !replication.serving, !["ruok", "envi", "conf", "isro"].contains(word) {
+            return "This ZooKeeper instance is not currently serving requests\n"
+        }
         switch word {
         case "ruok": return "imok"
-        case "isro": return "rw"
+        case "isro": return replication.map { $0.serving ? "rw" : "null" } ?? "rw"
         case "srvr": return serverSummary(withClients: false)
         case "stat": return serverSummary(withClients: true)
         case "cons": return connectionLines(detailed: true) + "\n"
@@ -41,6 +44,37 @@ extension KernelState {
         }
     }
 
+    /// ZooKeeper's Mode line and zk_server_state.
+    private var mode: String {
+        guard let replication else { return "standalone" }
+        return replication.isLeader ? "leader" : replication.isFollower ? "follower" : "looking"
+    }
+
+    /// What ZooKeeper 3.8's mntr adds in an ensemble: the peer state everywhere, and on the
+    /// leader its learners.
+    private func ensembleRows() -> [(String, String)] {
+        guard let replication else { return [] }
+        let phase = replication.serving ? "broadcast" : "synchronization"
+        var rows = [("zk_peer_state", "\(replication.isLeader ? "leading" : "following") - \(phase)")]
+        if replication.isLeader {
+            let synced = replication.peer.syncedLearners
+            let sizes = replication.proposalSizes
+            rows += [
+                ("zk_learners", "\(replication.quorum.byPeer.count)"),
+                // Gone from ZooKeeper 3.6+'s mntr, but dashboards written for 3.4/3.5 still read it.
+                ("zk_followers", "\(replication.quorum.byPeer.count)"),
+                ("zk_synced_followers", "\(synced.filter { replication.ensemble.voters.contains($0) }.count)"),
+                ("zk_synced_non_voting_followers", "\(synced.filter { !replication.ensemble.voters.contains($0) }.count)"),
+                ("zk_pending_syncs", "0"),
+                ("zk_leader_uptime", "\(clock.wallMs() - replication.servingSinceMs)"),
+                ("zk_last_proposal_size", "\(sizes.last)"),
+                ("zk_min_proposal_size", "\(sizes.min)"),
+                ("zk_max_proposal_size", "\(sizes.max)"),
+            ]
+        }
+        return rows
+    }
+
     private func hex(_ value: Int64) -> String { "0x" + String(UInt64(bitPattern: value), radix: 16) }
 
     private func serverSummary(withClients: Bool) -> String {
@@ -49,7 +83,11 @@ extension KernelState {
         let latency = stats.latency
         out += "Latency min/avg/max: \(latency.min)/\(format(latency.average))/\(latency.max)\n"
         out += "Received: \(stats.packetsReceived)\nSent: \(stats.packetsSent)\nConnections: \(connections.count)\n"
-        out += "Outstanding: 0\nZxid: \(hex(lastZxid))\nMode: standalone\nNode count: \(tree.nodeCount)\n"
+        out += "Outstanding: 0\nZxid: \(hex(lastZxid))\nMode: \(mode)\nNode count: \(tree.nodeCount)\n"
+        if let replication, replication.isLeader {
+            let sizes = replication.proposalSizes
+            out += "Proposal sizes last/min/max: \(sizes.last)/\(sizes.min)/\(sizes.max)\n"
+        }
         return out
     }
 
@@ -82,7 +120,7 @@ extension KernelState {
         let latency = stats.latency
         let rows: [(String, String)] = [
             ("zk_version", FourLetterWords.version),
-            ("zk_server_state", "standalone"),
+            ("zk_server_state", mode),
             ("zk_ephemerals_count", "\(tree.ephemeralCount)"),
             ("zk_num_alive_connections", "\(connections.count)"),
             ("zk_avg_latency", format(latency.average)),
@@ -101,7 +139,7 @@ extension KernelState {
             ("zk_open_file_descriptor_count", "\(ProcessFacts.openFileDescriptorCount())"),
             ("zk_max_file_descriptor_count", "\(ProcessFacts.maxFileDescriptorCount())"),
         ]
-        return rows.map { "\($0.0)\t\($0.1)\n" }.joined()
+        return (rows + ensembleRows()).map { "\($0.0)\t\($0.1)\n" }.joined()
     }
 
     private func configuration() -> String {
@@ -117,7 +155,7 @@ extension KernelState {
         minSessionTimeout=\(config.effectiveMinSessionTimeout)
         maxSessionTimeout=\(config.effectiveMaxSessionTimeout)
         clientPortListenBacklog=-1
-        serverId=0
+        serverId=\(replication?.ensemble.myId ?? 0)
 
         """
     }

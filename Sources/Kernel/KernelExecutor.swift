@@ -21,6 +21,14 @@ final class KernelExecutor: @unchecked Sendable {
         }
     }
 
+    /// Runs `work` once, `milliseconds` from now.
+    func after(milliseconds: Int, _ work: @escaping @Sendable (KernelState) -> Void) {
+        queue.asyncAfter(deadline: .now() + .milliseconds(milliseconds)) { [self] in
+            guard let state else { return }
+            work(state)
+        }
+    }
+
     func every(milliseconds: Int, _ work: @escaping @Sendable (KernelState) -> Void) {
         let timer = DispatchSource.makeTimerSource(queue: queue)
         timer.schedule(deadline: .now() + .milliseconds(milliseconds), repeating: .milliseconds(milliseconds))

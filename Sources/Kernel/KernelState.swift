@@ -14,7 +14,8 @@ final class KernelState {
     /// Auth modules by scheme.
     let authProviders: [String: any AuthProvider]
     let aclPolicy: ACLPolicy
-    let tree: DataTree
+    /// Replaced wholesale when a follower installs its leader's snapshot or reloads after TRUNC.
+    var tree: DataTree
     var sessions: SessionTable
     var numbering: ProposalNumbering
     var pending = PendingChanges()
@@ -29,11 +30,13 @@ final class KernelState {
     /// Runs work on this state's executor later (snapshot steps come back this way).
     let post: @Sendable (@escaping @Sendable (KernelState) -> Void) -> Void
     var connections: [ConnectionID: ServerConnection] = [:]
+    /// Set when this server is one of an ensemble; nil for standalone.
+    var replication: Replication?
     var stats = ServerStats()
     let startedMs: Int64
 
     init(config: Config, logger: Logger, clock: any Clock, authProviders: [any AuthProvider], tree: DataTree,
-         log: any ProposalLog, dataDirectory: DataDirectory, snapshotCodec: any SnapshotCodec,
+         log: any ProposalLog, dataDirectory: DataDirectory, snapshotCodec: any SnapshotCodec, sessionServerId: Int64 = 1,
          post: @escaping @Sendable (@escaping @Sendable (KernelState) -> Void) -> Void) {
         self.config = config
         self.tree = tree
@@ -49,8 +52,8 @@ final class KernelState {
         self.logger = logger
         self.clock = clock
         startedMs = clock.wallMs()
-        // ZooKeeper's standalone server numbers sessions as server 1.
-        sessions = SessionTable(serverId: 1, nowMs: clock.wallMs(), tickMs: config.tickTime)
+        // ZooKeeper's standalone server numbers sessions as server 1; in an ensemble, by myid.
+        sessions = SessionTable(serverId: sessionServerId, nowMs: clock.wallMs(), tickMs: config.tickTime)
     }
 
     var lastZxid: Int64 { tree.lastProcessedZxid }
@@ -94,6 +97,8 @@ final class KernelState {
         where connection.sessionId == nil && now - connection.openedMonotonicMs > Self.sessionlessConnectionMs {
             close(connection, reason: "no connect request within \(Self.sessionlessConnectionMs) ms")
         }
+        // In an ensemble only the serving leader expires sessions; followers report touches.
+        if let replication, !(replication.isLeader && replication.serving) { return }
         for session in sessions.expired(nowMs: now) {
             logger.info("Expiring session 0x\(String(session.id, radix: 16)), timeout of \(session.timeoutMs)ms exceeded")
             closeSession(session, cxid: 0, reply: nil)
@@ -103,6 +108,7 @@ final class KernelState {
     /// ZooKeeper's ContainerManager: empty containers that once had children, and childless TTL
     /// nodes past their TTL, are deleted through ordinary deleteContainer transactions.
     func removeExpiredContainers() {
+        if let replication, !(replication.isLeader && replication.serving) { return }
         let now = clock.wallMs()
         var candidates: [String] = []
         for path in tree.containers {

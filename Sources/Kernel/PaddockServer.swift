@@ -2,6 +2,7 @@ import Dispatch
 import Logging
 import ModuleAPI
 import Storage
+import ZAB
 
 #if canImport(Glibc)
 import Glibc
@@ -37,10 +38,22 @@ public final class PaddockServer: Sendable {
         let state = KernelState(
             config: config, logger: logger, clock: SystemClock(), authProviders: modules.authProviders,
             tree: recovered.tree, log: txnLog, dataDirectory: directory, snapshotCodec: modules.snapshotCodec,
+            sessionServerId: try Ensemble.myId(config: config) ?? 1,
             post: { work in executor.post(work) })
         state.restoreSessions(recovered.sessions)
-        try state.writeSnapshotNow()
         transport = try modules.transport(logger)
+        if let ensemble = try Ensemble(config: config) {
+            // ZooKeeper snapshots an ensemble member only once it is synced; a snapshot now
+            // could capture txns the next leader makes it truncate. A first start still needs
+            // one, for recovery's "logs without a snapshot" rule.
+            if !recovered.hadSnapshot { try state.writeSnapshotNow() }
+            state.replication = try Replication.recover(
+                ensemble: ensemble, config: config, directory: directory, recovered: recovered, transport: transport,
+                executor: executor, codecsForReading: modules.snapshotCodecsForReading)
+            logger.info("server \(ensemble.myId) of an ensemble of \(ensemble.voters.count) voters")
+        } else {
+            try state.writeSnapshotNow()
+        }
         handler = ClientPortHandler(executor: executor, state: state, config: config, logger: logger)
     }
 
@@ -48,6 +61,17 @@ public final class PaddockServer: Sendable {
         let options = ListenOptions(host: config.clientPortAddress, port: config.clientPort,
                                     frameBytesMax: config.juteMaxBuffer, fourLetterWords: FourLetterWords.all)
         try transport.listen(options, handler: handler)
+        if let ensemble = try Ensemble(config: config) {
+            let me = ensemble.me
+            for (port, number) in [(PeerPortHandler.Port.quorum, me.quorumPort), (.election, me.electionPort)] {
+                try transport.listen(ListenOptions(host: me.host, port: number, frameBytesMax: config.juteMaxBuffer,
+                                                   fourLetterWords: [], rawStream: true),
+                                     handler: PeerPortHandler(port: port, outboundPeer: nil, executor: executor))
+            }
+            executor.every(milliseconds: config.tickTime) { $0.step(.tick) }
+            executor.post { $0.step(.start) }
+            logger.info("quorum port \(me.host):\(me.quorumPort), election port \(me.host):\(me.electionPort)")
+        }
         executor.every(milliseconds: config.tickTime) { $0.expireSessions() }
         executor.every(milliseconds: config.containerCheckIntervalMs) { $0.removeExpiredContainers() }
         if config.autopurgePurgeInterval > 0 {

@@ -1,6 +1,7 @@
 import DataTree
 import Jute
 import ModuleAPI
+import ZAB
 import Storage
 
 /// Where proposals go to become durable. The log reports back through `durable(through:)` on
@@ -9,6 +10,8 @@ protocol ProposalLog: AnyObject {
     func append(_ header: TxnHeader, _ txn: Txn)
     /// The next txn starts a new log file (after a snapshot).
     func roll()
+    /// Drops every logged txn after `zxid` (a follower's TRUNC); the next append starts a file.
+    func truncate(after zxid: Int64, in dataDirectory: DataDirectory) throws
 }
 
 extension TxnLog: ProposalLog {}
@@ -57,9 +60,14 @@ struct ProposalQueue {
 
 extension KernelState {
     /// Standalone is an ensemble of one: a proposal commits once the leader's own log has it on
-    /// disk. Every txn takes this path, failed writes included.
+    /// disk. In an ensemble the ZAB engine numbers nothing but takes the proposal to a quorum
+    /// first. Every txn takes this path, failed writes included.
     func propose(_ header: TxnHeader, _ txn: Txn, then after: AfterCommit) {
         proposals.append(Proposal(header: header, txn: txn, after: after))
+        if replication != nil {
+            // The engine's persist effect appends it to the log (and counts it for snapshots).
+            return step(.propose(LoggedTxn(header: header, txn: txn)))
+        }
         acks.proposed(header.zxid)
         log.append(header, txn)
         if snapshotPolicy.txnLogged() {
@@ -71,6 +79,7 @@ extension KernelState {
     /// The log has every txn up to `zxid` on disk: that is this server's ACK; commit what a
     /// quorum now holds, in order.
     func durable(through zxid: Int64) {
+        if replication != nil { return step(.durable(through: zxid)) }
         guard let committed = acks.acked(by: Self.standaloneServerId, through: zxid).last else { return }
         while let proposal = proposals.popFirst(through: committed) {
             commit(proposal)
@@ -79,18 +88,24 @@ extension KernelState {
 
     /// Applies a committed transaction: the tree changes, watch events go out first, then the
     /// reply, so a client sees an event before any reply that reflects the change.
-    private func commit(_ proposal: Proposal) {
+    func commit(_ proposal: Proposal) {
         let header = proposal.header
         var events: [WatchNotification] = []
         let outcome = tree.apply(header, proposal.txn, events: &events)
         pending.committed(through: header.zxid)
         deliver(events)
-        switch proposal.after {
+        finish(proposal.after, header, proposal.txn, outcome)
+        if replication != nil { trackSession(header, proposal.txn) }
+    }
+
+    /// What a committed txn owes its client.
+    func finish(_ after: AfterCommit, _ header: TxnHeader, _ txn: Txn, _ outcome: DataTree.Outcome) {
+        switch after {
         case .reply(let target, let session):
             let err: KeeperError
             if case .failed(let code) = outcome { err = code } else { err = .ok }
             respond(target, zxid: header.zxid, err: err) { w in
-                Self.writeBody(target.op, outcome, txn: proposal.txn, to: &w)
+                Self.writeBody(target.op, outcome, txn: txn, to: &w)
             }
             writeCommitted(for: session)
         case .connected(let connection, let session, let response):

@@ -8,6 +8,9 @@ extension KernelState {
         guard !connection.isClosing else { return }
         connection.received += 1
         stats.packetsReceived += 1
+        if let replication, !replication.serving {
+            return close(connection, reason: "not serving: the ensemble has no established leader")
+        }
         guard let sid = connection.sessionId else { return handleConnect(connection, frame) }
         guard let session = sessions[sid], !session.isClosing else {
             return close(connection, reason: "request on a closed session 0x\(String(sid, radix: 16))")
@@ -17,6 +20,7 @@ extension KernelState {
             return close(connection, reason: "malformed request header")
         }
         sessions.touch(session, nowMs: clock.monotonicMs())
+        replication?.touched[sid] = Int32(session.timeoutMs)
         let request = DeferredRequest(connection: connection, header: header, reader: reader, startedMs: clock.monotonicMs())
         if session.mustWait(isWrite: request.isWrite) {
             session.deferred.append(request)
@@ -54,11 +58,12 @@ extension KernelState {
     }
 
     private func dispatch(_ op: OpCode, _ target: ReplyTarget, _ session: Session, _ reader: inout JuteReader) throws {
+        if let replication, replication.isFollower, op.isWrite || op == .sync {
+            return try forward(op, target, session, reader, replication)
+        }
         switch op {
-        case .create, .create2, .createContainer, .createTTL, .delete, .setData, .setACL, .check, .reconfig:
+        case .create, .create2, .createContainer, .createTTL, .delete, .setData, .setACL, .check, .reconfig, .multi:
             write(op, target, session, &reader)
-        case .multi:
-            writeMulti(target, session, &reader)
         case .closeSession:
             closeSession(session, cxid: target.xid, reply: target)
         case .ping:
@@ -79,37 +84,33 @@ extension KernelState {
         }
     }
 
-    /// A single write: prepared into a txn (or an error txn, which still takes a zxid) and committed.
+    /// A write: prepared into a txn (or an error txn, which still takes a zxid) and proposed.
     private func write(_ op: OpCode, _ target: ReplyTarget, _ session: Session, _ reader: inout JuteReader) {
-        let zxid = numbering.next()
-        var preparer = Preparer(tree: tree, pending: pending, extendedTypesEnabled: config.extendedTypesEnabled,
-                                 acl: aclPolicy, zxid: zxid)
-        let sub: SubTxn
-        do {
-            sub = try preparer.prepare(op, &reader, session: session)
-            pending = preparer.pending
-        } catch {
-            sub = SubTxn(type: OpCode.error.rawValue, txn: .error(error.rawValue))
-        }
-        let header = TxnHeader(clientId: session.id, cxid: target.xid, zxid: zxid, time: clock.wallMs(), type: sub.type)
+        let (header, txn) = prepareWrite(op, cxid: target.xid, session: session, &reader)
         session.pendingWrites += 1
-        propose(header, sub.txn, then: .reply(target, session))
+        propose(header, txn, then: .reply(target, session))
     }
 
-    private func writeMulti(_ target: ReplyTarget, _ session: Session, _ reader: inout JuteReader) {
+    /// PrepRequestProcessor's step for one request of `session` (a local one, or a learner's
+    /// forwarded one on the leader): the txn it becomes, numbered with the next zxid.
+    func prepareWrite(_ op: OpCode, cxid: Int32, session: Session, _ reader: inout JuteReader) -> (TxnHeader, Txn) {
         let zxid = numbering.next()
         var preparer = Preparer(tree: tree, pending: pending, extendedTypesEnabled: config.extendedTypesEnabled,
                                  acl: aclPolicy, zxid: zxid)
-        let header = TxnHeader(clientId: session.id, cxid: target.xid, zxid: zxid, time: clock.wallMs(), type: OpCode.multi.rawValue)
-        session.pendingWrites += 1
+        var header = TxnHeader(clientId: session.id, cxid: cxid, zxid: zxid, time: clock.wallMs(), type: op.rawValue)
         do {
-            let subs = try preparer.prepareMulti(&reader, session: session)
+            if op == .multi {
+                let subs = try preparer.prepareMulti(&reader, session: session)
+                pending = preparer.pending
+                return (header, .multi(subs))
+            }
+            let sub = try preparer.prepare(op, &reader, session: session)
             pending = preparer.pending
-            propose(header, .multi(subs), then: .reply(target, session))
+            header.type = sub.type
+            return (header, sub.txn)
         } catch {
-            var errorHeader = header
-            errorHeader.type = OpCode.error.rawValue
-            propose(errorHeader, .error(error.rawValue), then: .reply(target, session))
+            header.type = OpCode.error.rawValue
+            return (header, .error(error.rawValue))
         }
     }
 

@@ -57,6 +57,8 @@ struct SessionTable {
     subscript(id: Int64) -> Session? { sessions[id] }
 
     var count: Int { sessions.count }
+    var ids: [Int64] { Array(sessions.keys) }
+    var all: Dictionary<Int64, Session>.Values { sessions.values }
 
     mutating func add(_ session: Session, nowMs: Int64) {
         sessions[session.id] = session

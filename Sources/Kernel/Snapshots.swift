@@ -37,6 +37,9 @@ struct SnapshotPolicy {
 final class SnapshotJob: @unchecked Sendable {
     var walk: FuzzySnapshot
     let writer: SnapshotFileWriter
+    /// Queue-only: the file is complete, or the job was called off.
+    var finished = false
+    var cancelled = false
     static let queue = DispatchQueue(label: "paddock.snapshot")
     /// Nodes serialized per executor turn: small enough that writes wait at most a few ms.
     static let nodesPerChunk = 2000
@@ -74,12 +77,14 @@ extension KernelState {
         let chunk = job.walk.nextChunk(tree: tree, nodesMax: SnapshotJob.nodesPerChunk)
         let post = self.post
         SnapshotJob.queue.async {
+            guard !job.cancelled else { return }
             do {
                 if let chunk {
                     try job.writer.append(chunk)
                     post { $0.snapshotStep() }
                 } else {
                     try job.writer.finish()
+                    job.finished = true
                     post { $0.snapshotFinished(job.writer.path) }
                 }
             } catch {
@@ -87,6 +92,18 @@ extension KernelState {
                 post { $0.snapshotFailed(error) }
             }
         }
+    }
+
+    /// Calls off a snapshot under way: a walk that spans a role change could capture txns the
+    /// next leader has this server truncate.
+    func cancelSnapshot() {
+        guard let job = snapshotPolicy.job else { return }
+        snapshotPolicy.job = nil
+        SnapshotJob.queue.async {
+            job.cancelled = true
+            if !job.finished { job.writer.abandon() }
+        }
+        logger.info("snapshot \(job.writer.path) abandoned")
     }
 
     private func snapshotFinished(_ path: String) {

@@ -3,12 +3,17 @@ import Jute
 import Logging
 import ModuleAPI
 import Storage
+import ZAB
 
 /// Recovery at start-up: the newest loadable snapshot, the logged txns after it, and the
 /// sessions they leave open.
 struct RecoveredState {
     var tree: DataTree
     var sessions: [Int64: Int32]
+    /// The last txns replayed, oldest first (at most `recentTxnsMax`): a new leader's DIFF source.
+    var recentTxns: [LoggedTxn] = []
+    var hadSnapshot = false
+    static let recentTxnsMax = 500
 
     static func load(_ directory: DataDirectory, codecs: [any SnapshotCodec], config: Config, logger: Logger) throws -> RecoveredState {
         let recovery = Recovery(directory: directory, codecs: codecs, frameBytesMax: config.juteMaxBuffer, logger: logger)
@@ -16,6 +21,7 @@ struct RecoveredState {
         if let snapshot = try recovery.loadNewestSnapshot() {
             state = RecoveredState(tree: snapshot.tree,
                                    sessions: Dictionary(snapshot.sessions.map { ($0.id, $0.timeoutMs) }, uniquingKeysWith: { $1 }))
+            state.hadSnapshot = true
         } else {
             // ZooKeeper's rule: logs without any snapshot mean the dir lost files.
             guard try directory.logFiles().isEmpty else {
@@ -25,6 +31,8 @@ struct RecoveredState {
         }
         _ = try recovery.replayLogs(after: state.tree.lastProcessedZxid) { header, txn in
             state.tree.replay(header, txn)
+            state.recentTxns.append(LoggedTxn(header: header, txn: txn))
+            if state.recentTxns.count > 2 * recentTxnsMax { state.recentTxns.removeFirst(recentTxnsMax) }
             switch txn {
             case .createSession(let timeout): state.sessions[header.clientId] = timeout
             case .closeSession: state.sessions[header.clientId] = nil

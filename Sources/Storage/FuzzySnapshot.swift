@@ -26,14 +26,7 @@ public struct FuzzySnapshot {
             w.writeRaw(head)
         }
         guard !pending.isEmpty else { return nil }
-        var written = 0
-        while written < nodesMax, let path = pending.popLast() {
-            guard let node = tree.node(path), node.czxid <= zxid else { continue }
-            SnapshotFormat.appendNode(path: path, node, to: &w)
-            // Reverse order so the stack pops children in sorted order: stable files for tests.
-            for child in node.children.sorted(by: >) { pending.append(PathValidation.join(path, child)) }
-            written += 1
-        }
+        SnapshotFormat.appendNodes(of: tree, pending: &pending, createdBy: zxid, nodesMax: nodesMax, to: &w)
         return w.bytes
     }
 }

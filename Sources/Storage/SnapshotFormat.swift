@@ -13,10 +13,17 @@ public enum SnapshotFormat {
 
     /// File header and the session table.
     public static func head(sessions: [(id: Int64, timeoutMs: Int32)]) -> [UInt8] {
-        var w = JuteWriter(capacity: 64 + sessions.count * 12)
+        var w = JuteWriter(capacity: 16)
         w.writeInt32(magic)
         w.writeInt32(version)
         w.writeInt64(-1) // dbid: ZooKeeper writes -1
+        return w.bytes + Self.sessions(sessions)
+    }
+
+    /// The session table: count, then id and timeout of each (ZooKeeper's
+    /// SerializeUtils.serializeSnapshot, shared by snapshot files and the SNAP stream).
+    static func sessions(_ sessions: [(id: Int64, timeoutMs: Int32)]) -> [UInt8] {
+        var w = JuteWriter(capacity: 4 + sessions.count * 12)
         w.writeInt32(Int32(sessions.count))
         for session in sessions {
             w.writeInt64(session.id)
@@ -41,6 +48,20 @@ public enum SnapshotFormat {
         w.writeBuffer(node.data)
         w.writeInt64(node.aclID)
         node.persisted.write(to: &w)
+    }
+
+    /// Writes up to `nodesMax` nodes in pre-order, popping paths from `pending` (a stack that
+    /// starts as ["/"]) and skipping nodes created after `zxid` (a fuzzy walk's replay makes them).
+    static func appendNodes(of tree: DataTree, pending: inout [String], createdBy zxid: Int64, nodesMax: Int,
+                            to w: inout JuteWriter) {
+        var written = 0
+        while written < nodesMax, let path = pending.popLast() {
+            guard let node = tree.node(path), node.czxid <= zxid else { continue }
+            appendNode(path: path, node, to: &w)
+            // Reverse order so the stack pops children in sorted order: stable bytes for tests.
+            for child in node.children.sorted(by: >) { pending.append(PathValidation.join(path, child)) }
+            written += 1
+        }
     }
 }
 

@@ -66,6 +66,20 @@ public final class TxnLog: @unchecked Sendable {
         if startDrain { queue.async { self.drain() } }
     }
 
+    /// Drops every txn after `zxid` from the log, and the snapshots past it (LogTruncation), for
+    /// a follower's TRUNC. Like `close`, it first waits for everything queued so far to be written
+    /// (the queue is serial); the next append starts a new file. `dataDirectory` is the dir whose
+    /// log directory this log writes: truncation must reach its snapshots too.
+    public func truncate(after zxid: Int64, in dataDirectory: DataDirectory) throws {
+        precondition(dataDirectory.logDirectory == directory, "truncating another data dir than this log's")
+        try queue.sync {
+            file?.close()
+            file = nil
+            rollRequested = false
+            try LogTruncation.truncate(dataDirectory, after: zxid, logger: logger)
+        }
+    }
+
     /// Waits for everything queued so far to be written, then closes the file.
     public func close() {
         queue.sync {

@@ -162,7 +162,7 @@ public struct TxnLogReader {
         return nil
     }
 
-    static func load(_ path: String) throws -> [UInt8] {
+    public static func load(_ path: String) throws -> [UInt8] {
         let file = try StorageFile(path: path, flags: O_RDONLY)
         return try file.read(try file.size())
     }

@@ -15,6 +15,9 @@ final class PipelineTests: XCTestCase {
         var rolls = 0
         func append(_ header: TxnHeader, _ txn: Txn) { appended.append((header, txn)) }
         func roll() { rolls += 1 }
+        func truncate(after zxid: Int64, in dataDirectory: DataDirectory) throws {
+            appended.removeAll { $0.0.zxid > zxid }
+        }
     }
 
     final class FakeConnection: ClientConnection, @unchecked Sendable {

@@ -6,24 +6,6 @@ import Storage
 import XCTest
 
 final class SnapshotTests: StorageTestCase {
-    func makeTree() -> DataTree {
-        let tree = DataTree()
-        var events: [WatchNotification] = []
-        var zxid: Int64 = 0
-        func apply(_ txn: Txn, _ type: OpCode, session: Int64 = 0) {
-            zxid += 1
-            _ = tree.apply(TxnHeader(clientId: session, cxid: 0, zxid: zxid, time: 1000 + zxid, type: type.rawValue), txn, events: &events)
-        }
-        let digestACL = [ACL(perms: Perms.read, id: Id(scheme: "digest", id: "u:abc="))]
-        apply(.create(CreateTxn(path: "/a", data: [1, 2], acl: ACL.openUnsafe, ephemeral: false, parentCVersion: 1)), .create)
-        apply(.create(CreateTxn(path: "/a/b", data: nil, acl: digestACL, ephemeral: false, parentCVersion: 1)), .create)
-        apply(.create(CreateTxn(path: "/e", data: [], acl: ACL.openUnsafe, ephemeral: true, parentCVersion: 2)), .create, session: 0x77)
-        apply(.createContainer(CreateTxn(path: "/c", data: [], acl: ACL.openUnsafe, ephemeral: false, parentCVersion: 3)), .createContainer)
-        apply(.setData(path: "/a", data: [3], version: 1), .setData)
-        apply(.delete(path: "/a/b"), .delete)
-        return tree
-    }
-
     func writeSnapshot(_ tree: DataTree, sessions: [(id: Int64, timeoutMs: Int32)] = [(0x77, 30000)]) throws -> String {
         var walk = FuzzySnapshot(tree: tree, sessions: sessions)
         let writer = try SnapshotFileWriter(directory: directory.snapshotDirectory, zxid: walk.zxid, codec: UncompressedSnapshotCodec())
@@ -35,18 +17,6 @@ final class SnapshotTests: StorageTestCase {
     func load() throws -> LoadedSnapshot {
         try XCTUnwrap(Recovery(directory: directory, codecs: [UncompressedSnapshotCodec()], frameBytesMax: 0xfffff, logger: logger)
             .loadNewestSnapshot())
-    }
-
-    func assertSameTree(_ a: DataTree, _ b: DataTree, file: StaticString = #filePath, line: UInt = #line) {
-        XCTAssertEqual(Set(a.nodes.keys), Set(b.nodes.keys), file: file, line: line)
-        for (path, node) in a.nodes {
-            guard let other = b.node(path) else { continue }
-            XCTAssertEqual(node.stat, other.stat, path, file: file, line: line)
-            XCTAssertEqual(node.data, other.data, path, file: file, line: line)
-            XCTAssertEqual(a.acls.acl(for: node.aclID), b.acls.acl(for: other.aclID), path, file: file, line: line)
-        }
-        XCTAssertEqual(a.ephemeralPaths(of: 0x77), b.ephemeralPaths(of: 0x77), file: file, line: line)
-        XCTAssertEqual(a.containers, b.containers, file: file, line: line)
     }
 
     func testRoundTripKeepsEveryNodeStatACLAndSession() throws {
