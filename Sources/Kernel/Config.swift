@@ -53,6 +53,8 @@ public struct Config: Sendable {
     public var transport = "libuv"
     /// The most requests one connection may have outstanding before the server stops reading it.
     public var connectionRequestsInflightMax = 1000
+    /// A crash the process-level tests arm (through the environment, never zoo.cfg).
+    public var fault: FaultSite?
     /// Settings seen but not understood, kept for `conf` and warnings.
     public internal(set) var warnings: [String] = []
 
@@ -108,5 +110,20 @@ extension Substring {
         while let first = s.first, first.isWhitespace { s.removeFirst() }
         while let last = s.last, last.isWhitespace { s.removeLast() }
         return s
+    }
+}
+
+/// Crash points for tests that need a process to die at an exact protocol step, which kill -9
+/// from outside cannot hit. `crash-before-commit:<path>`: a leader that is about to commit the
+/// create of <path> (a quorum has it on disk) dies by SIGKILL before any COMMIT leaves it.
+public enum FaultSite: Equatable, Sendable {
+    case crashBeforeCommit(path: String)
+
+    public init(_ text: String) throws(ConfigError) {
+        let prefix = "crash-before-commit:"
+        guard text.hasPrefix(prefix), text.count > prefix.count else {
+            throw ConfigError(file: "PADDOCK_FAULT", line: 0, key: "PADDOCK_FAULT", message: "unknown fault '\(text)'")
+        }
+        self = .crashBeforeCommit(path: String(text.dropFirst(prefix.count)))
     }
 }

@@ -65,6 +65,7 @@ extension KernelState {
                 ("zk_followers", "\(replication.quorum.byPeer.count)"),
                 ("zk_synced_followers", "\(synced.filter { replication.ensemble.voters.contains($0) }.count)"),
                 ("zk_synced_non_voting_followers", "\(synced.filter { !replication.ensemble.voters.contains($0) }.count)"),
+                ("zk_synced_observers", "0"),
                 ("zk_pending_syncs", "0"),
                 ("zk_leader_uptime", "\(clock.wallMs() - replication.servingSinceMs)"),
                 ("zk_last_proposal_size", "\(sizes.last)"),
@@ -157,7 +158,16 @@ extension KernelState {
         clientPortListenBacklog=-1
         serverId=\(replication?.ensemble.myId ?? 0)
 
-        """
+        """ + ensembleConfiguration()
+    }
+
+    /// The lines ZooKeeper's `conf` adds in an ensemble, membership in its config-text form.
+    private func ensembleConfiguration() -> String {
+        guard let ensemble = replication?.ensemble else { return "" }
+        let me = ensemble.me
+        var out = "initLimit=\(config.initLimit)\nsyncLimit=\(config.syncLimit)\nelectionAlg=3\n"
+        out += "electionPort=\(me.electionPort)\nquorumPort=\(me.quorumPort)\npeerType=\(me.isObserver ? 1 : 0)\nmembership: \n"
+        return out + String(decoding: ensemble.configText, as: UTF8.self) + "\n"
     }
 
     private func environment() -> String {

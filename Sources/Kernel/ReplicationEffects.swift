@@ -60,6 +60,11 @@ extension KernelState {
         case .persistCurrentEpoch(let epoch):
             mustSucceed("writing currentEpoch") { try replication.epochFiles.write(.current, epoch) }
         case .commit(let logged):
+            if case .crashBeforeCommit(let path)? = config.fault, replication.isLeader, case .create(let body) = logged.txn,
+               body.path == path {
+                logger.critical("fault injected: dying before committing the create of \(path)")
+                kill(getpid(), SIGKILL)
+            }
             commitReplicated(logged)
         case .roleChanged(let role, let leader):
             roleChanged(role, leader: leader)

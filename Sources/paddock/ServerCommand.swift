@@ -13,7 +13,14 @@ struct ServerCommand: ParsableCommand {
 
     func run() throws {
         let logger = bootstrapLogging()
-        let settings = try loadConfig(config, logger: logger)
+        // A peer or client that closes while we write must cost that connection, not the
+        // process: writes then fail with EPIPE instead of raising SIGPIPE.
+        signal(SIGPIPE, SIG_IGN)
+        var settings = try loadConfig(config, logger: logger)
+        if let fault = getenv("PADDOCK_FAULT").map({ String(cString: $0) }) {
+            settings.fault = try FaultSite(fault)
+            logger.warning("fault injection armed: \(fault)")
+        }
         let server: PaddockServer
         do {
             let modules = try builtInModules().resolve(settings)
