@@ -18,6 +18,10 @@ public struct Vote: Equatable, Hashable, Sendable {
         self.peerEpoch = peerEpoch
     }
 
+    /// How ZooKeeper compares the votes of servers already following or leading: the same
+    /// leader in the same epoch, whatever zxid each saw when it joined.
+    public func sameReign(as other: Vote) -> Bool { leader == other.leader && peerEpoch == other.peerEpoch }
+
     /// ZooKeeper's totalOrderPredicate: higher epoch, then higher zxid, then higher server id.
     public func beats(_ other: Vote) -> Bool {
         if peerEpoch != other.peerEpoch { return peerEpoch > other.peerEpoch }
@@ -165,19 +169,27 @@ public struct FastLeaderElection: Sendable {
     private mutating func receiveSettled(_ n: ElectionNotification) -> [Effect] {
         if n.electionEpoch == electionEpoch {
             received[n.sender] = n.vote
-            if backedByQuorum(n.vote, in: received) && leaderConfirmed(n.vote) { return decide(n.vote) }
+            if backedByQuorum(n.vote, in: received, matching: { $0.sameReign(as: $1) }) && leaderConfirmed(n.vote) {
+                return decide(n.vote)
+            }
         }
         outOfElection[n.sender] = n
         let settledVotes = outOfElection.mapValues(\.vote)
-        if backedByQuorum(n.vote, in: settledVotes) && leaderConfirmed(n.vote) {
+        if backedByQuorum(n.vote, in: settledVotes, matching: { $0.sameReign(as: $1) }) && leaderConfirmed(n.vote) {
             electionEpoch = n.electionEpoch
             return decide(n.vote)
         }
         return []
     }
 
-    private func backedByQuorum(_ vote: Vote, in votes: [Int64: Vote]) -> Bool {
-        votes.filter { voters.contains($0.key) && $0.value == vote }.count >= quorumSize
+    private func backedByQuorum(_ vote: Vote, in votes: [Int64: Vote], matching: (Vote, Vote) -> Bool = { $0 == $1 }) -> Bool {
+        votes.filter { voters.contains($0.key) && matching($0.value, vote) }.count >= quorumSize
+    }
+
+    /// The settled server joined `epoch`: the vote it shows others carries it.
+    public mutating func adoptEpoch(_ epoch: Int64) {
+        guard state != .looking else { return }
+        proposal.peerEpoch = epoch
     }
 
     private func leaderConfirmed(_ vote: Vote) -> Bool {

@@ -14,18 +14,19 @@ struct FollowerState: Sendable {
     let leaderId: Int64
     var phase = Phase.connecting
     var newEpoch: Int64 = -1
-    /// After a SNAP the tree is the leader's, but the log still holds our old history: txns are
-    /// buffered, not logged, until the snapshot is written at NEWLEADER, so a crash in between
-    /// never mixes the two histories on disk.
-    var buffersProposals = false
-    /// After TRUNC or SNAP the newest snapshot must be one of the synced state (as ZooKeeper's
-    /// snapshotNeeded): truncation may have removed every snapshot, and an older one could hold
-    /// txns that were just dropped.
-    var snapshotAtNewLeader = false
     var lastHeardTick: Int
-    /// ACKs owed once the log is durable through their zxid, in send order. The NEWLEADER ACK
-    /// waits for everything the sync logged.
-    var pendingAcks: [(durableThrough: Int64, ackZxid: Int64)] = []
+    /// ACKs owed once the log is durable through a zxid, in send order. None leaves before
+    /// NEWLEADER: an ACK for a txn of the new epoch vouches that this server will vote with that
+    /// epoch, which is only true once currentEpoch is written (ZooKeeper acks after NEWLEADER too).
+    var owedAcks: [(durableThrough: Int64, ack: OwedAck)] = []
+    var newLeaderSeen = false
+}
+
+enum OwedAck: Sendable {
+    case proposal(Int64)
+    /// The NEWLEADER ACK: currentEpoch is written just before it, once every txn the sync
+    /// logged is durable, so the epoch never vouches for txns a crash could still lose.
+    case newLeader(Int64)
 }
 
 extension ZabPeer {
@@ -69,19 +70,18 @@ extension ZabPeer {
             return []
         case (.awaitingSync, QuorumPacketType.trunc):
             follower?.phase = .syncing
-            follower?.snapshotAtNewLeader = true
             return truncate(to: packet.zxid)
         case (.awaitingSync, QuorumPacketType.snap):
-            // The driver has already installed the snapshot that followed the packet.
+            // The driver has already installed the snapshot that followed the packet. It goes to
+            // disk at once (after our log loses what lies beyond it), so from here on disk and
+            // memory hold the leader's history and any step-down or crash leaves them agreeing.
             follower?.phase = .syncing
-            follower?.buffersProposals = true
-            follower?.snapshotAtNewLeader = true
             uncommitted.removeAll()
             committedLog.removeAll()
             lastLogged = packet.zxid
             lastCommitted = packet.zxid
             lastDurable = packet.zxid
-            return [.truncateLog(after: packet.zxid)]
+            return [.truncateLog(after: packet.zxid), .takeSnapshot]
         case (.syncing, QuorumPacketType.newLeader):
             return newLeader(packet.zxid)
         case (.syncing, QuorumPacketType.upToDate):
@@ -139,8 +139,7 @@ extension ZabPeer {
         }
         lastLogged = txn.zxid
         uncommitted.append(txn)
-        guard let f = follower, !f.buffersProposals else { return [] }
-        follower?.pendingAcks.append((txn.zxid, txn.zxid))
+        follower?.owedAcks.append((txn.zxid, .proposal(txn.zxid)))
         return [.persist(txn)] + sendDurableAcks()
     }
 
@@ -153,37 +152,33 @@ extension ZabPeer {
         return [.commit(first)]
     }
 
-    /// NEWLEADER: the leader's history up to here is ours. Write what a SNAP sync buffered (after
-    /// the snapshot), record the epoch, and ACK once all of it is durable.
+    /// NEWLEADER: the leader's history up to here is ours. Its ACK (with currentEpoch written
+    /// first) goes out once everything the sync logged is durable, ahead of any proposal ACK.
     private mutating func newLeader(_ zxid: Int64) -> [ZabEffect] {
         guard var f = follower, zxid >> 32 == f.newEpoch else {
             return stepDown(reason: "NEWLEADER for an unexpected epoch")
         }
-        var effects: [ZabEffect] = []
-        var bufferedAcks: [(durableThrough: Int64, ackZxid: Int64)] = []
-        if f.snapshotAtNewLeader { effects.append(.takeSnapshot) }
-        if f.buffersProposals {
-            effects += uncommitted.map { .persist($0) }
-            bufferedAcks = uncommitted.map { ($0.zxid, $0.zxid) }
-            f.buffersProposals = false
-        }
-        currentEpoch = f.newEpoch
-        effects.append(.persistCurrentEpoch(f.newEpoch))
-        f.pendingAcks.append((lastLogged, zxid))
-        f.pendingAcks += bufferedAcks
+        f.newLeaderSeen = true
+        f.owedAcks.insert((lastLogged, .newLeader(zxid)), at: 0)
         follower = f
-        return effects + sendDurableAcks()
+        return sendDurableAcks()
     }
 
     mutating func followerDurable() -> [ZabEffect] { sendDurableAcks() }
 
     /// ACKs whose txns are now on disk, in order: an ACK promises the txn survives a crash.
     private mutating func sendDurableAcks() -> [ZabEffect] {
-        guard var f = follower else { return [] }
+        guard var f = follower, f.newLeaderSeen else { return [] }
         var effects: [ZabEffect] = []
-        while let next = f.pendingAcks.first, next.durableThrough <= lastDurable {
-            f.pendingAcks.removeFirst()
-            effects.append(.send(to: f.leaderId, QuorumPacket(type: QuorumPacketType.ack, zxid: next.ackZxid)))
+        while let next = f.owedAcks.first, next.durableThrough <= lastDurable {
+            f.owedAcks.removeFirst()
+            switch next.ack {
+            case .proposal(let zxid):
+                effects.append(.send(to: f.leaderId, QuorumPacket(type: QuorumPacketType.ack, zxid: zxid)))
+            case .newLeader(let zxid):
+                effects += adoptCurrentEpoch(f.newEpoch)
+                effects.append(.send(to: f.leaderId, QuorumPacket(type: QuorumPacketType.ack, zxid: zxid)))
+            }
         }
         follower = f
         return effects

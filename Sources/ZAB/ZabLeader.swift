@@ -135,9 +135,8 @@ extension ZabPeer {
         guard var l = leader, l.phase == .awaitingEpochAcks, l.epochAcks.count >= settings.quorumSize else { return [] }
         l.phase = .awaitingNewLeaderAcks
         l.newLeaderAcks = [myId]
-        currentEpoch = l.newEpoch
         leader = l
-        var effects: [ZabEffect] = [.persistCurrentEpoch(l.newEpoch)]
+        var effects = adoptCurrentEpoch(l.newEpoch)
         for sid in l.learners.keys.sorted() where l.learners[sid]?.phase == .epochAcked { effects += sync(sid) }
         return effects + checkNewLeaderQuorum()
     }

@@ -143,8 +143,7 @@ public struct ZabPeer: Sendable {
 
     /// Leaves leading or following: the txns this server logged but never saw committed are
     /// applied anyway (ZooKeeper's fastForwardDataBase), so its vote and its tree agree with its
-    /// log; the next leader keeps or truncates them. Txns buffered in a SNAP sync and never
-    /// logged are dropped.
+    /// log; the next leader keeps or truncates them.
     mutating func stepDown(reason: String) -> [ZabEffect] {
         // The kernel hears first, so it drops pending replies before the fast-forward commits:
         // those txns were never acknowledged by a quorum and no client may be told otherwise.
@@ -152,13 +151,7 @@ public struct ZabPeer: Sendable {
         if let leader {
             effects += leader.learners.keys.sorted().map { .disconnect($0) }
         }
-        if let follower {
-            effects.append(.disconnect(follower.leaderId))
-            if follower.buffersProposals {
-                uncommitted.removeAll()
-                lastLogged = lastCommitted
-            }
-        }
+        if let follower { effects.append(.disconnect(follower.leaderId)) }
         for txn in uncommitted {
             effects.append(.commit(txn))
             recordCommitted(txn)
@@ -171,6 +164,14 @@ public struct ZabPeer: Sendable {
     }
 
     // MARK: Shared bookkeeping
+
+    /// This server now belongs to `epoch`: the file first, then the vote it shows servers still
+    /// looking (ZooKeeper's updateElectionVote), so every server of one leader shows one vote.
+    mutating func adoptCurrentEpoch(_ epoch: Int64) -> [ZabEffect] {
+        currentEpoch = epoch
+        election?.adoptEpoch(epoch)
+        return [.persistCurrentEpoch(epoch)]
+    }
 
     mutating func recordCommitted(_ txn: LoggedTxn) {
         assert(txn.zxid > lastCommitted, "commits in zxid order")

@@ -13,6 +13,9 @@ elections take a fraction of a second.  Everything waits by polling with a
 deadline; the only deliberate wait is the idle period of the ping test.
 """
 
+import os
+import shutil
+import subprocess
 import threading
 import time
 
@@ -26,7 +29,9 @@ from kazoo.exceptions import (
 from kazoo.handlers.threading import KazooTimeoutError
 from kazoo.protocol.states import KazooState
 
+import conftest
 import jute
+from conftest import REPO
 from ensemble import (  # noqa: F401  (fixtures are used by name)
     ensemble3,
     ensemble5,
@@ -662,3 +667,37 @@ def test_a_minority_stops_taking_writes_and_recovers(ensemble3, ensemble_clients
     # after the merge it is either committed by the next leader or dropped,
     # the same on every node (converged_tree checked that).
     print("the lone leader's unacknowledged create was %s" % ("committed" if "/part/alone" in tree else "dropped"))
+
+
+# --- the shipped loopback ensemble ---------------------------------------------------------
+
+
+def test_the_shipped_conf_ensemble_starts_with_one_command_and_replicates(ensemble_kind):
+    """scripts/ensemble.sh up on conf/ensemble/zoo{1,2,3}.cfg (the README's
+    one-liner) gives one leader and two followers on 127.0.0.1:2181-2183, a
+    write on one node is read on another, and `down` stops them all."""
+    if ensemble_kind != "paddock":
+        pytest.skip("scripts/ensemble.sh runs paddock")
+    script = str(REPO / "scripts" / "ensemble.sh")
+    data = REPO / "data" / "ensemble"
+    if data.exists():
+        pytest.skip("%s exists: an ensemble of the repository may be running" % data)
+    env = dict(os.environ, PADDOCK_BIN=conftest.PADDOCK_BIN)
+    try:
+        up = subprocess.run([script, "up"], env=env, capture_output=True, text=True, timeout=120)
+        assert up.returncode == 0, up.stdout + up.stderr
+        status = subprocess.run([script, "status"], env=env, capture_output=True, text=True, timeout=30).stdout
+        assert status.count("Mode: leader") == 1 and status.count("Mode: follower") == 2, status
+        writer, reader = kazoo("127.0.0.1:2181"), kazoo("127.0.0.1:2183")
+        try:
+            writer.create("/shipped", b"replicated")
+            reader.sync("/shipped")
+            assert reader.get("/shipped")[0] == b"replicated"
+        finally:
+            close_kazoo(writer)
+            close_kazoo(reader)
+    finally:
+        down = subprocess.run([script, "down"], env=env, capture_output=True, text=True, timeout=60)
+        shutil.rmtree(data, ignore_errors=True)
+    assert down.returncode == 0, down.stdout + down.stderr
+    assert down.stdout.count("stopped") == 3, down.stdout

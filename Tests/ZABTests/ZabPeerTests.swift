@@ -61,14 +61,17 @@ final class ZabPeerTests: XCTestCase {
         let missing = txn(0x1_0000_0003)
         let proposed = peer.step(.packet(from: 3, QuorumPacket(type: QuorumPacketType.proposal, zxid: missing.zxid,
                                                                data: missing.encoded())))
-        XCTAssertEqual(proposed, [.persist(missing)])
+        XCTAssertEqual(proposed, [.persist(missing)], "no ACK during the sync, even once durable")
+        XCTAssertEqual(peer.step(.durable(through: missing.zxid - 1)), [])
         XCTAssertEqual(peer.step(.packet(from: 3, QuorumPacket(type: QuorumPacketType.commit, zxid: missing.zxid))), [.commit(missing)])
 
         let newLeader = peer.step(.packet(from: 3, QuorumPacket(type: QuorumPacketType.newLeader, zxid: 2 << 32)))
-        XCTAssertEqual(newLeader, [.persistCurrentEpoch(2)], "NEWLEADER's ACK waits for the synced txn to be durable")
+        XCTAssertEqual(newLeader, [], "NEWLEADER's ACK and the epoch wait for the synced txn to be durable")
+        XCTAssertEqual(peer.currentEpoch, 1)
         let durable = peer.step(.durable(through: missing.zxid))
+        XCTAssertEqual(durable.first, .persistCurrentEpoch(2), "the epoch is written before anything vouches for it")
         XCTAssertEqual(sent(durable).map(\.type), [QuorumPacketType.ack, QuorumPacketType.ack])
-        XCTAssertEqual(sent(durable).map(\.zxid), [missing.zxid, 2 << 32])
+        XCTAssertEqual(sent(durable).map(\.zxid), [2 << 32, missing.zxid], "no proposal ACK before the NEWLEADER ACK")
 
         let upToDate = peer.step(.packet(from: 3, QuorumPacket(type: QuorumPacketType.upToDate, zxid: -1)))
         XCTAssertEqual(sent(upToDate).map(\.zxid), [2 << 32])
@@ -186,5 +189,28 @@ final class ZabPeerTests: XCTestCase {
         XCTAssertNotNil(applied)
         XCTAssertLessThan(looking!, applied!, "the kernel drops pending replies before the fast-forward")
         XCTAssertEqual(peer.lastCommitted, logged.zxid)
+    }
+
+    func testSnapSyncWritesTheSnapshotBeforeAnythingElse() {
+        var peer = makePeer(1, epoch: 1, zxids: [0x1_0000_0001])
+        _ = settle(&peer, leader: 3, leaderZxid: 0x1_0000_0400, epoch: 1)
+        _ = peer.step(.connectedToLeader(3))
+        _ = peer.step(.packet(from: 3, QuorumPacket(type: QuorumPacketType.leaderInfo, zxid: 2 << 32, data: ZabPeer.int32Data(0x10000))))
+        let snap = peer.step(.packet(from: 3, QuorumPacket(type: QuorumPacketType.snap, zxid: 0x1_0000_0400)))
+        XCTAssertEqual(snap, [.truncateLog(after: 0x1_0000_0400), .takeSnapshot],
+                       "a step-down right after must not leave the leader's state in memory only")
+        XCTAssertEqual(peer.lastLogged, 0x1_0000_0400)
+    }
+
+    func testSettledServersOfOneLeaderShowOneVoteWhateverZxidTheyJoinedAt() {
+        var fle = FastLeaderElection(myId: 1, voters: voters, lastZxid: 0, currentEpoch: 1)
+        _ = fle.start()
+        // 2 joined leader 3 early (zxid 5), 3 itself leads with zxid 9: one reign, epoch 2.
+        _ = fle.receive(ElectionNotification(sender: 2, state: .following, vote: Vote(leader: 3, zxid: 5, peerEpoch: 2),
+                                             electionEpoch: 4))
+        let effects = fle.receive(ElectionNotification(sender: 3, state: .leading, vote: Vote(leader: 3, zxid: 9, peerEpoch: 2),
+                                                       electionEpoch: 7))
+        guard case .decided(let vote, .following)? = effects.last else { return XCTFail("undecided: \(effects)") }
+        XCTAssertEqual(vote.leader, 3)
     }
 }
