@@ -124,19 +124,6 @@ class ConfiguredServer(conftest.Server):
             cmd[main:main] = ["-D%s=%s" % kv for kv in sorted(self.jvm_properties.items())]
         return cmd
 
-    def start(self):
-        # conftest.Server.start spawns with the test process's environment.
-        saved = {key: os.environ.get(key) for key in self.env}
-        os.environ.update(self.env)
-        try:
-            super().start()
-        finally:
-            for key, value in saved.items():
-                if value is None:
-                    os.environ.pop(key, None)
-                else:
-                    os.environ[key] = value
-
 
 def start_configured_server(kind, config=None, jvm_properties=None, env=None):
     return conftest.started(ConfiguredServer(kind, config, jvm_properties, env))

@@ -120,6 +120,8 @@ class Server:
         self.data_dir.mkdir()
         self.config_path = self.dir / "zoo.cfg"
         self.log_path = self.dir / "server.log"
+        # Extra environment variables for the server process.
+        self.env = {}
         self.config = {
             "tickTime": "2000",
             "dataDir": str(self.data_dir),
@@ -173,6 +175,7 @@ class Server:
         self._log_file = open(self.log_path, "wb")
         self.proc = subprocess.Popen(
             self.command(),
+            env=dict(os.environ, **self.env),
             cwd=str(self.dir),
             stdin=subprocess.DEVNULL,
             stdout=self._log_file,

@@ -123,21 +123,7 @@ class EnsembleNode(DataDirServer):
         self.quorum_port = quorum_port
         self.election_port = election_port
         self.paused = False
-        self.env = {}
         (self.data_dir / "myid").write_text("%d\n" % myid)
-
-    def spawn(self):
-        # conftest.Server.spawn starts the process with the test process's environment.
-        saved = {key: os.environ.get(key) for key in self.env}
-        os.environ.update(self.env)
-        try:
-            super().spawn()
-        finally:
-            for key, value in saved.items():
-                if value is None:
-                    os.environ.pop(key, None)
-                else:
-                    os.environ[key] = value
 
     # lifecycle -----------------------------------------------------------------
 

@@ -84,6 +84,12 @@ final class ZabPeerTests: XCTestCase {
         XCTAssertEqual(peer.step(.packet(from: 3, QuorumPacket(type: QuorumPacketType.commit, zxid: next.zxid))), [.commit(next)])
     }
 
+    func followerInfo(from sid: Int64, acceptedEpochZxid: Int64) -> ZabInput {
+        var w = JuteWriter()
+        LearnerInfo(serverId: sid, configVersion: 0).write(to: &w)
+        return .packet(from: sid, QuorumPacket(type: QuorumPacketType.followerInfo, zxid: acceptedEpochZxid, data: w.bytes))
+    }
+
     /// Elects peer 3 (the newest log) as leader among {1, 2, 3}.
     func electLeader(_ peer: inout ZabPeer) -> [ZabEffect] {
         var effects = peer.step(.start)
@@ -98,10 +104,7 @@ final class ZabPeerTests: XCTestCase {
         var peer = makePeer(3, epoch: 1, zxids: zxids)
         XCTAssertTrue(electLeader(&peer).contains(.roleChanged(.leading, leader: 3)))
 
-        let info = LearnerInfo(serverId: 1, configVersion: 0)
-        var w = JuteWriter()
-        info.write(to: &w)
-        let discovery = peer.step(.packet(from: 1, QuorumPacket(type: QuorumPacketType.followerInfo, zxid: 1 << 32, data: w.bytes)))
+        let discovery = peer.step(followerInfo(from: 1, acceptedEpochZxid: 1 << 32))
         XCTAssertEqual(discovery.first, .persistAcceptedEpoch(2), "new epoch = highest accepted epoch of a quorum + 1")
         XCTAssertEqual(sent(discovery).map(\.type), [QuorumPacketType.leaderInfo])
         XCTAssertEqual(sent(discovery).first?.zxid, 2 << 32)
@@ -130,9 +133,7 @@ final class ZabPeerTests: XCTestCase {
     func testLeaderTruncatesALearnerHoldingAnOldLeadersTail() {
         var peer = makePeer(3, epoch: 1, zxids: [0x1_0000_0001, 0x1_0000_0002])
         _ = electLeader(&peer)
-        var w = JuteWriter()
-        LearnerInfo(serverId: 1, configVersion: 0).write(to: &w)
-        _ = peer.step(.packet(from: 1, QuorumPacket(type: QuorumPacketType.followerInfo, zxid: 1 << 32, data: w.bytes)))
+        _ = peer.step(followerInfo(from: 1, acceptedEpochZxid: 1 << 32))
         // Learner 1 is ahead within epoch 1 (its old leader proposed 3 and 4 to no quorum)...
         // which ZooKeeper's leader treats as "learner ahead" only when its epoch is newer.
         let sync = peer.step(.packet(from: 1, QuorumPacket(type: QuorumPacketType.ackEpoch, zxid: 0x1_0000_0004,
@@ -154,9 +155,7 @@ final class ZabPeerTests: XCTestCase {
     func testLeaderStepsDownWhenALearnerIsAhead() {
         var peer = makePeer(3, epoch: 1, zxids: [0x1_0000_0001])
         _ = electLeader(&peer)
-        var w = JuteWriter()
-        LearnerInfo(serverId: 1, configVersion: 0).write(to: &w)
-        _ = peer.step(.packet(from: 1, QuorumPacket(type: QuorumPacketType.followerInfo, zxid: 2 << 32, data: w.bytes)))
+        _ = peer.step(followerInfo(from: 1, acceptedEpochZxid: 2 << 32))
         let effects = peer.step(.packet(from: 1, QuorumPacket(type: QuorumPacketType.ackEpoch, zxid: 0x2_0000_0005,
                                                               data: ZabPeer.int32Data(2))))
         XCTAssertTrue(effects.contains(.roleChanged(.looking, leader: nil)))
