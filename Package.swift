@@ -68,5 +68,8 @@ let package = Package(
         // The shared conformance checks every snapshot codec's tests run.
         .target(name: "CodecConformance", dependencies: ["ModuleAPI"], path: "Tests/CodecConformance"),
         .testTarget(name: "ZlibSnapshotTests", dependencies: ["ZlibSnapshot", "ModuleAPI", "CodecConformance"]),
+        // Many ZAB engines in one process on a seeded clock, network and disk (engine-level simulation).
+        .target(name: "Simulation", dependencies: ["ZAB", "Jute"], path: "Tests/Simulation"),
+        .testTarget(name: "SimulationTests", dependencies: ["Simulation", "ZAB", "Jute"]),
     ]
 )

@@ -53,6 +53,7 @@ extension KernelState {
                 let recovered = try RecoveredState.load(dataDirectory, codecs: replication.codecsForReading, config: config, logger: logger)
                 install(recovered.tree, sessions: recovered.sessions.map { ($0.key, $0.value) })
             }
+            step(.reloaded(lastZxid: tree.lastProcessedZxid))
         case .takeSnapshot:
             mustSucceed("writing the synced snapshot") { try writeSnapshotNow() }
         case .persistAcceptedEpoch(let epoch):

@@ -132,6 +132,20 @@ extension ZabPeer {
         return [.truncateLog(after: zxid), .reloadFromDisk]
     }
 
+    /// The data dir may hold less than the TRUNC point: after a SNAP sync the log below that
+    /// snapshot never held its txns, and a TRUNC below it deletes the snapshot. Then the state
+    /// is what the disk gave back; start over from it, so the leader picks a sync that fits.
+    mutating func reloaded(through zxid: Int64) -> [ZabEffect] {
+        guard zxid < lastCommitted else { return [] }
+        let truncatedTo = lastCommitted
+        lastLogged = zxid
+        lastCommitted = zxid
+        lastDurable = zxid
+        committedLog.removeAll { $0.zxid > zxid }
+        return stepDown(reason: "the data dir reloads to 0x\(String(zxid, radix: 16)), "
+                        + "below the TRUNC point 0x\(String(truncatedTo, radix: 16))")
+    }
+
     private mutating func proposal(_ packet: QuorumPacket) -> [ZabEffect] {
         guard let data = packet.data, let txn = try? LoggedTxn(decoding: data), txn.zxid == packet.zxid,
               txn.zxid > lastLogged else {

@@ -118,14 +118,18 @@ extension ZabPeer {
             leader?.learners[from] = nil
             return [.disconnect(from)]
         }
-        // A learner with a newer history than ours means this election went wrong (ZooKeeper's
-        // "follower is ahead of the leader"): stop leading and elect again.
-        if peerEpoch != -1 && (Int64(peerEpoch) > currentEpoch || (Int64(peerEpoch) == currentEpoch && packet.zxid > lastLogged)) {
-            return stepDown(reason: "learner \(from) is ahead of this leader")
-        }
         l.learners[from]?.lastZxid = packet.zxid
         l.learners[from]?.phase = .epochAcked
-        if settings.voters.contains(from) { l.epochAcks.insert(from) }
+        // -1 means "already accepted this epoch": as in ZooKeeper's waitForEpochAck it neither
+        // counts toward the quorum nor is compared with our history.
+        if peerEpoch != -1 {
+            // A learner with a newer history than ours means this election went wrong
+            // (ZooKeeper's "follower is ahead of the leader"): stop leading and elect again.
+            if Int64(peerEpoch) > currentEpoch || (Int64(peerEpoch) == currentEpoch && packet.zxid > lastLogged) {
+                return stepDown(reason: "learner \(from) is ahead of this leader")
+            }
+            if settings.voters.contains(from) { l.epochAcks.insert(from) }
+        }
         leader = l
         if l.phase == .awaitingEpochAcks { return checkEpochAckQuorum() }
         return sync(from)

@@ -83,6 +83,8 @@ public struct ZabPeer: Sendable {
             return []
         case .propose(let txn):
             return leaderPropose(txn)
+        case .reloaded(let zxid):
+            return follower != nil ? reloaded(through: zxid) : []
         }
     }
 

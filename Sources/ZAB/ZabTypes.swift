@@ -103,6 +103,8 @@ public enum ZabInput: Sendable {
     case durable(through: Int64)
     /// The leader's kernel proposes a txn (numbered by the kernel within `servingEpoch`).
     case propose(LoggedTxn)
+    /// The driver carried out `.reloadFromDisk`; the tree now ends at this zxid.
+    case reloaded(lastZxid: Int64)
 }
 
 /// What the driver must do, in order. Persist effects come before the sends that depend on
@@ -120,7 +122,8 @@ public enum ZabEffect: Equatable, Sendable {
     case persist(LoggedTxn)
     /// Drop every logged txn after this zxid (TRUNC, or before installing a leader's snapshot).
     case truncateLog(after: Int64)
-    /// Rebuild the tree from the data dir (after a truncation made it hold less).
+    /// Rebuild the tree from the data dir (after a truncation made it hold less), then report
+    /// `.reloaded(lastZxid:)`.
     case reloadFromDisk
     /// Write the tree as a snapshot before acknowledging NEWLEADER (after a SNAP sync).
     case takeSnapshot

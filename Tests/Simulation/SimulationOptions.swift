@@ -1,0 +1,45 @@
+/// The shape of a run: ensemble size, engine limits, and how hostile the world is. Scripted
+/// scenarios turn the random faults and client load off and act by hand.
+public struct SimulationOptions: Sendable {
+    public var peerCount: Int
+    public var tickMs: Int64 = 100
+    public var initLimitTicks = 10
+    public var syncLimitTicks = 5
+    /// Small, so that learners which fall behind get SNAP, and TRUNC paths run often.
+    public var committedLogMax = 8
+    /// The kernel snapshots its tree after every n/2 to n logged txns (ZooKeeper's snapCount,
+    /// randomized the same way); 0 never.
+    public var snapshotEveryTxns = 20
+
+    /// How long random faults and client writes go on before the world heals.
+    public var chaosMs: Int64 = 20_000
+    /// Mean gap between random faults (crash, partition); 0 turns them off.
+    public var faultMeanIntervalMs: Int64 = 1_000
+    /// Mean gap between client writes; 0 turns them off.
+    public var clientWriteMeanIntervalMs: Int64 = 100
+    /// Chance that a server crashes part-way through carrying out one step's effects.
+    public var crashMidStepChance = 0.002
+    /// Whether a crash may keep part of the log's volatile tail (a torn write).
+    public var tornWrites = true
+
+    /// After healing: how long the ensemble may take to settle (one leader serving, everyone
+    /// following and equal), then how long one more write may take to commit everywhere.
+    public var healLimitMs: Int64 = 60_000
+    public var livenessLimitMs: Int64 = 10_000
+
+    public var traceEnabled = true
+
+    public init(peerCount: Int) {
+        precondition(peerCount >= 1)
+        self.peerCount = peerCount
+    }
+
+    /// No random faults and no client load: a scripted scenario drives the world.
+    public static func scripted(peerCount: Int) -> SimulationOptions {
+        var options = SimulationOptions(peerCount: peerCount)
+        options.faultMeanIntervalMs = 0
+        options.clientWriteMeanIntervalMs = 0
+        options.crashMidStepChance = 0
+        return options
+    }
+}
