@@ -27,6 +27,20 @@ import durable_writes  # noqa: E402
 import jute  # noqa: E402
 
 
+def distinct_free_ports(count):
+    """Ports the kernel hands out while all are held open, so no two are the same."""
+    sockets = []
+    try:
+        for _ in range(count):
+            s = socket.socket()
+            s.bind(("127.0.0.1", 0))
+            sockets.append(s)
+        return [s.getsockname()[1] for s in sockets]
+    finally:
+        for s in sockets:
+            s.close()
+
+
 def four_letter(port, word):
     with socket.create_connection(("127.0.0.1", port), timeout=2) as s:
         s.sendall(word.encode())
@@ -49,7 +63,7 @@ def mode(port):
 class Ensemble:
     def __init__(self, kind, binary, workdir, size=3):
         self.kind, self.binary, self.workdir = kind, binary, workdir
-        ports = [durable_writes.free_port() for _ in range(3 * size)]
+        ports = distinct_free_ports(3 * size)
         self.client_ports = ports[:size]
         servers = "".join(f"server.{i + 1}=127.0.0.1:{ports[size + i]}:{ports[2 * size + i]}\n" for i in range(size))
         self.procs = {}
@@ -63,7 +77,13 @@ class Ensemble:
                         "clientPortAddress=127.0.0.1\nmaxClientCnxns=0\nadmin.enableServer=false\n"
                         "4lw.commands.whitelist=*\n" + servers)
             self.start(i)
-        self.wait_for(lambda: self.leader() is not None and all(mode(p) in ("leader", "follower") for p in self.client_ports))
+        try:
+            self.wait_for(lambda: self.leader() is not None and all(mode(p) in ("leader", "follower") for p in self.client_ports))
+        except RuntimeError:
+            self.stop()
+            tails = "".join(f"--- n{i + 1}\n" + open(os.path.join(workdir, f"n{i + 1}", "server.log")).read()[-800:]
+                            for i in range(size))
+            raise RuntimeError(f"{kind} ensemble in {workdir} did not settle\n{tails}")
 
     def start(self, i):
         node = os.path.join(self.workdir, f"n{i + 1}")
