@@ -128,6 +128,8 @@ final class Replication {
         }
     }
 
+    /// Packets in arrival order; after a SNAP packet the raw snapshot stream that follows it is
+    /// decoded and installed before the engine hears of the SNAP, then packets resume.
     private func quorumReceived(_ bytes: [UInt8], on connection: any ClientConnection, state: KernelState) throws {
         guard var link = quorum.links[connection.id] else { return }
         var input = bytes
@@ -141,25 +143,19 @@ final class Replication {
                 link.snapshot = nil
                 quorum.links[connection.id] = link
                 state.install(result.tree, sessions: result.sessions)
-                state.step(.packet(from: link.peer ?? -1, snapshot.packet))
+                state.step(.packet(from: link.peer!, snapshot.packet))
                 input = result.leftover
                 guard let current = quorum.links[connection.id] else { return }
                 link = current
             }
             link.decoder.feed(input)
             input = []
-            while link.snapshot == nil, let packet = try link.decoder.next() {
-                if link.peer == nil {
-                    guard packet.type == QuorumPacketType.followerInfo, let data = packet.data,
-                          let info = try? LearnerInfo(from: data) else {
-                        throw StorageError("the first packet of a learner must be FOLLOWERINFO")
-                    }
-                    quorum.links[connection.id] = link
-                    quorum.identify(connection.id, as: info.serverId)
-                    link.peer = info.serverId
-                }
+            while let packet = try link.decoder.next() {
+                if link.peer == nil { link.peer = try identify(connection, by: packet) }
                 if packet.type == QuorumPacketType.snap && !isLeader {
-                    link.snapshot = QuorumConnections.SnapshotInProgress(packet: packet, decoder: SnapshotStreamDecoder(zxid: packet.zxid, recordBytesMax: state.config.juteMaxBuffer))
+                    guard peer.awaitsSync(from: link.peer!) else { throw QuorumProtocolError("SNAP outside a sync") }
+                    link.snapshot = QuorumConnections.SnapshotInProgress(
+                        packet: packet, decoder: SnapshotStreamDecoder(zxid: packet.zxid, recordBytesMax: state.config.juteMaxBuffer))
                     input = link.decoder.takeRemaining()
                     break
                 }
@@ -171,6 +167,15 @@ final class Replication {
             quorum.links[connection.id] = link
             if link.snapshot == nil { return }
         }
+    }
+
+    /// A learner names itself in its first packet, FOLLOWERINFO.
+    private func identify(_ connection: any ClientConnection, by packet: QuorumPacket) throws -> Int64 {
+        guard packet.type == QuorumPacketType.followerInfo, let data = packet.data, let info = try? LearnerInfo(from: data) else {
+            throw QuorumProtocolError("the first packet of a learner must be FOLLOWERINFO")
+        }
+        quorum.identify(connection.id, as: info.serverId)
+        return info.serverId
     }
 
     func closed(_ connection: any ClientConnection, port: PeerPortHandler.Port, state: KernelState) {
@@ -200,6 +205,11 @@ final class Replication {
         election.closeAll()
         quorum.closeAll()
     }
+}
+
+struct QuorumProtocolError: Error, CustomStringConvertible {
+    let description: String
+    init(_ description: String) { self.description = description }
 }
 
 extension LearnerInfo {

@@ -30,6 +30,12 @@ enum OwedAck: Sendable {
 }
 
 extension ZabPeer {
+    /// Whether a sync (DIFF, TRUNC or SNAP) from this leader is what comes next; the driver
+    /// installs a SNAP's snapshot only then.
+    public func awaitsSync(from leaderId: Int64) -> Bool {
+        follower?.leaderId == leaderId && follower?.phase == .awaitingSync
+    }
+
     mutating func becomeFollower(of leaderId: Int64) -> [ZabEffect] {
         state = .following
         follower = FollowerState(leaderId: leaderId, lastHeardTick: ticks)

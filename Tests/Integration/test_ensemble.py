@@ -595,6 +595,28 @@ def test_a_frozen_leader_is_replaced_and_cannot_acknowledge_when_it_wakes(ensemb
     assert sorted(tree) == ["/stale", "/stale/during"]
 
 
+def test_a_follower_back_after_more_than_the_leaders_memory_catches_up_by_snapshot(ensemble3):
+    """A follower that missed more writes than the leader keeps in memory for
+    DIFF (500, ZooKeeper's commitLogCount) is brought back by SNAP: the whole
+    tree streamed, then the writes that follow."""
+    ens = ensemble3
+    away = ens.followers()[0]
+    away.kill9()
+    client = kazoo(ens.hosts_of(ens.running()))
+    try:
+        client.create("/bulk")
+        pending = [client.create_async("/bulk/n%04d" % i, b"v%d" % i) for i in range(700)]
+        for result in pending:
+            result.get(timeout=30)
+        away.restart()
+        ens.wait_stable()
+        client.set("/bulk", b"after the catch-up")
+    finally:
+        close_kazoo(client)
+    tree = converged_tree(ens, "/bulk")
+    assert len(tree) == 701 and tree["/bulk"][0] == b"after the catch-up"
+
+
 def test_five_nodes_survive_losing_two_and_converge(ensemble5):
     ens = ensemble5
     old_leader = ens.leader()
