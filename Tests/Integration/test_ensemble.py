@@ -18,6 +18,7 @@ import shutil
 import subprocess
 import threading
 import time
+import types
 
 import pytest
 from kazoo.exceptions import (
@@ -413,14 +414,59 @@ def test_idle_sessions_on_followers_live_and_expired_ones_lose_their_ephemerals(
 # --- crashes ---------------------------------------------------------------------------
 
 
-def test_kill9_the_leader_under_load_keeps_every_acknowledged_write(make_ensemble):
+class CWriter:
+    """One C client session (c/zkc.c over libzookeeper_mt, connect string of
+    every node) creating root/c-<k> one at a time, classified as Writers does:
+    rc 0 acknowledged; a lost connection, timeout or expiry unknown; anything
+    else a server bug."""
+
+    UNKNOWN_RC = (-4, -7, -112)  # ZCONNECTIONLOSS, ZOPERATIONTIMEOUT, ZSESSIONEXPIRED
+
+    def __init__(self, zkc_factory, hosts, root):
+        self.root = root
+        self.zkc = zkc_factory(types.SimpleNamespace(hosts=hosts))
+        self.acked, self.unknown, self.unexpected = set(), set(), []
+        self.stop_event = threading.Event()
+        self.thread = threading.Thread(target=self._run, daemon=True)
+        self.thread.start()
+
+    def _run(self):
+        k = 0
+        while not self.stop_event.is_set():
+            path = "%s/c-%06d" % (self.root, k)
+            k += 1
+            rc = self.zkc.do("create %s c 0" % path)["rc"]
+            if rc == 0:
+                self.acked.add(path)
+            elif rc in self.UNKNOWN_RC:
+                self.unknown.add(path)
+                self.stop_event.wait(0.05)
+            else:
+                self.unexpected.append((path, rc))
+                return
+
+    def stop(self):
+        self.stop_event.set()
+        self.thread.join(30)
+        assert not self.thread.is_alive(), "the C writer is still running"
+        assert not self.unexpected, self.unexpected[:5]
+
+    def verify(self, tree):
+        present = {path for path in tree if path != self.root}
+        assert self.acked <= present, "acknowledged C writes lost: %r" % sorted(self.acked - present)[:5]
+        assert present <= self.acked | self.unknown, "nodes nobody wrote: %r" % sorted(present - self.acked - self.unknown)[:5]
+
+
+def test_kill9_the_leader_under_load_keeps_every_acknowledged_write(make_ensemble, zkc_factory):
     ens = make_ensemble(3)
     old = ens.leader()
     setup = kazoo(ens.hosts)
     setup.create("/load")
+    setup.create("/cload")
     close_kazoo(setup)
     # Unpaced, so a create is on the wire at the kill whatever the server's speed.
     writers = Writers(ens.hosts, "/load", n=3, pace_s=0).start()
+    c_writer = CWriter(zkc_factory, ens.hosts, "/cload")
     try:
         writers.wait_for(60)
         old.kill9()
@@ -435,9 +481,13 @@ def test_kill9_the_leader_under_load_keeps_every_acknowledged_write(make_ensembl
         assert ens.wait_stable() is new
         assert ens.mode(old) == "follower"
         writers.wait_for(30)
+        c_acked = len(c_writer.acked)
+        wait_until(lambda: len(c_writer.acked) > c_acked, timeout=30, message="the C client writing again")
     finally:
         writers.stop()
+        c_writer.stop()
     assert writers.unknown, "no write was in flight at the kill; the test proves little"
+    c_writer.verify(converged_tree(ens, "/cload"))
     tree = converged_tree(ens, "/load")
     epochs = writers.verify(tree)
     assert len(epochs) >= 2, "acknowledged writes all in epochs %r: the new leader took none" % epochs
