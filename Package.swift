@@ -39,6 +39,7 @@ let package = Package(
         ),
         .target(name: "DigestAuth", dependencies: ["ModuleAPI"], path: "Plugins/DigestAuth"),
         .target(name: "IPAuth", dependencies: ["ModuleAPI"], path: "Plugins/IPAuth"),
+        .target(name: "Observer", dependencies: ["ModuleAPI"], path: "Plugins/Observer"),
         .target(name: "AuthPluginABI", path: "Plugins/AuthPluginABI"),
         .target(name: "ExternalAuth", dependencies: ["ModuleAPI", "AuthPluginABI"], path: "Plugins/ExternalAuth"),
         .target(name: "TokenAuthExample", dependencies: ["AuthPluginABI"], path: "Plugins/TokenAuthExample"),
@@ -47,7 +48,7 @@ let package = Package(
         .executableTarget(
             name: "paddock",
             dependencies: [
-                "Kernel", "ModuleAPI", "Storage", "DataTree", "Jute", "LibuvTransport", "DigestAuth", "IPAuth", "ExternalAuth", "ZlibSnapshot",
+                "Kernel", "ModuleAPI", "Storage", "DataTree", "Jute", "LibuvTransport", "DigestAuth", "IPAuth", "ExternalAuth", "Observer", "ZlibSnapshot",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]

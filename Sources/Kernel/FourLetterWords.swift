@@ -47,7 +47,12 @@ extension KernelState {
     /// ZooKeeper's Mode line and zk_server_state.
     private var mode: String {
         guard let replication else { return "standalone" }
-        return replication.isLeader ? "leader" : replication.isFollower ? "follower" : "looking"
+        switch replication.peer.state {
+        case .leading: return "leader"
+        case .following: return "follower"
+        case .observing: return "observer"
+        case .looking: return "looking"
+        }
     }
 
     /// What ZooKeeper 3.8's mntr adds in an ensemble: the peer state everywhere, and on the
@@ -55,17 +60,19 @@ extension KernelState {
     private func ensembleRows() -> [(String, String)] {
         guard let replication else { return [] }
         let phase = replication.serving ? "broadcast" : "synchronization"
-        var rows = [("zk_peer_state", "\(replication.isLeader ? "leading" : "following") - \(phase)")]
+        let role = replication.isLeader ? "leading" : replication.peer.state == .observing ? "observing" : "following"
+        var rows = [("zk_peer_state", "\(role) - \(phase)")]
         if replication.isLeader {
             let synced = replication.peer.syncedLearners
+            let voters = replication.ensemble.voters, observers = replication.ensemble.observers
             let sizes = replication.proposalSizes
             rows += [
                 ("zk_learners", "\(replication.quorum.byPeer.count)"),
                 // Gone from ZooKeeper 3.6+'s mntr, but dashboards written for 3.4/3.5 still read it.
-                ("zk_followers", "\(replication.quorum.byPeer.count)"),
+                ("zk_followers", "\(replication.quorum.byPeer.keys.filter(voters.contains).count)"),
                 ("zk_synced_followers", "\(synced.filter { replication.ensemble.voters.contains($0) }.count)"),
-                ("zk_synced_non_voting_followers", "\(synced.filter { !replication.ensemble.voters.contains($0) }.count)"),
-                ("zk_synced_observers", "0"),
+                ("zk_synced_non_voting_followers", "\(synced.filter { !voters.contains($0) && !observers.contains($0) }.count)"),
+                ("zk_synced_observers", "\(synced.filter(observers.contains).count)"),
                 ("zk_pending_syncs", "0"),
                 ("zk_leader_uptime", "\(clock.wallMs() - replication.servingSinceMs)"),
                 ("zk_last_proposal_size", "\(sizes.last)"),

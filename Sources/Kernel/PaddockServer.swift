@@ -43,6 +43,11 @@ public final class PaddockServer: Sendable {
         state.restoreSessions(recovered.sessions)
         transport = try modules.transport(logger)
         if let ensemble = try Ensemble(config: config) {
+            guard modules.role.votes != ensemble.me.isObserver else {
+                throw ConfigError(file: "zoo.cfg", line: 0, key: "peerType",
+                                  message: "peerType=\(modules.role.name) but server.\(ensemble.myId) is "
+                                      + (ensemble.me.isObserver ? "an observer" : "a participant"))
+            }
             // ZooKeeper snapshots an ensemble member only once it is synced; a snapshot now
             // could capture txns the next leader makes it truncate. A first start still needs
             // one, for recovery's "logs without a snapshot" rule.

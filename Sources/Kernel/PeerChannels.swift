@@ -10,6 +10,7 @@ struct Ensemble {
     let servers: [Int64: ServerEntry]
 
     var voters: Set<Int64> { Set(servers.values.filter { !$0.isObserver }.map(\.id)) }
+    var observers: Set<Int64> { Set(servers.values.filter(\.isObserver).map(\.id)) }
     var me: ServerEntry { servers[myId]! }
 
     /// ZooKeeper's config text as NEWLEADER and election notifications carry it.

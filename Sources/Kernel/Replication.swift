@@ -58,7 +58,8 @@ final class Replication {
     }
 
     var isLeader: Bool { peer.state == .leading }
-    var isFollower: Bool { peer.state == .following }
+    /// A follower or an observer: both forward writes to the leader and serve reads.
+    var isFollower: Bool { peer.state == .following || peer.state == .observing }
 
     func armTimer(_ timer: ZabTimer, milliseconds: Int) {
         let generation = timerGenerations[timer, default: 0] + 1
@@ -169,10 +170,11 @@ final class Replication {
         }
     }
 
-    /// A learner names itself in its first packet, FOLLOWERINFO.
+    /// A learner names itself in its first packet, FOLLOWERINFO or OBSERVERINFO.
     private func identify(_ connection: any ClientConnection, by packet: QuorumPacket) throws -> Int64 {
-        guard packet.type == QuorumPacketType.followerInfo, let data = packet.data, let info = try? LearnerInfo(from: data) else {
-            throw QuorumProtocolError("the first packet of a learner must be FOLLOWERINFO")
+        guard packet.type == QuorumPacketType.followerInfo || packet.type == QuorumPacketType.observerInfo,
+              let data = packet.data, let info = try? LearnerInfo(from: data) else {
+            throw QuorumProtocolError("the first packet of a learner must be FOLLOWERINFO or OBSERVERINFO")
         }
         quorum.identify(connection.id, as: info.serverId)
         return info.serverId
@@ -234,7 +236,8 @@ extension Replication {
             try epochFiles.write(.accepted, currentEpoch)
             return currentEpoch
         }()
-        let settings = ZabSettings(myId: ensemble.myId, voters: ensemble.voters, initLimitTicks: config.initLimit,
+        let settings = ZabSettings(myId: ensemble.myId, voters: ensemble.voters, observers: ensemble.observers,
+                                   initLimitTicks: config.initLimit,
                                    syncLimitTicks: config.syncLimit, committedLogMax: RecoveredState.recentTxnsMax,
                                    configText: ensemble.configText)
         let history = recovered.recentTxns.last?.zxid == lastZxid ? recovered.recentTxns : []

@@ -165,7 +165,7 @@ extension KernelState {
             let now = clock.monotonicMs()
             for session in sessions.all { sessions.touch(session, nowMs: now) }
         }
-        logger.info("serving clients as \(replication.isLeader ? "leader" : "follower") in epoch \(epoch)")
+        logger.info("serving clients as \(replication.peer.state) in epoch \(epoch)")
     }
 
     private func kernelPacket(from: Int64, _ packet: QuorumPacket) {

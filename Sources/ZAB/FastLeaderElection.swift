@@ -75,12 +75,13 @@ public struct FastLeaderElection: Sendable {
     private var outOfElection: [Int64: ElectionNotification] = [:]
     private var finalizing = false
 
+    /// A server outside `voters` (an observer) takes part only to learn the leader: its own
+    /// vote names nobody (ZooKeeper's Long.MIN_VALUE), so it adopts whatever the voters settle on.
     public init(myId: Int64, voters: Set<Int64>, lastZxid: Int64, currentEpoch: Int64, finalizeWaitMs: Int = 200) {
-        precondition(voters.contains(myId), "an election runs among voters only")
         self.myId = myId
         self.voters = voters
         self.finalizeWaitMs = finalizeWaitMs
-        ownVote = Vote(leader: myId, zxid: lastZxid, peerEpoch: currentEpoch)
+        ownVote = Vote(leader: voters.contains(myId) ? myId : Int64.min, zxid: lastZxid, peerEpoch: currentEpoch)
         proposal = ownVote
     }
 
@@ -102,7 +103,7 @@ public struct FastLeaderElection: Sendable {
         received = [myId: proposal]
         outOfElection = [:]
         finalizing = false
-        if voters.count == 1 { return decide(proposal) }
+        if voters == [myId] { return decide(proposal) }
         return broadcast() + [.armResendTimer(milliseconds: Self.resendIntervalMs)]
     }
 
@@ -115,7 +116,12 @@ public struct FastLeaderElection: Sendable {
 
     /// A notification from another server.
     public mutating func receive(_ n: ElectionNotification) -> [Effect] {
-        guard voters.contains(n.sender), n.sender != myId else { return [] }
+        guard n.sender != myId else { return [] }
+        guard voters.contains(n.sender) else {
+            // An observer looking for the leader: tell it what we know (ZooKeeper answers
+            // non-voters with its current vote and state, and counts nothing of theirs).
+            return n.state == .looking ? [.send(to: n.sender, myNotification)] : []
+        }
         guard state == .looking else {
             // Settled servers answer the ones still looking, so they learn the leader.
             return n.state == .looking ? [.send(to: n.sender, myNotification)] : []
@@ -198,7 +204,7 @@ public struct FastLeaderElection: Sendable {
 
     private mutating func decide(_ vote: Vote) -> [Effect] {
         proposal = vote
-        state = vote.leader == myId ? .leading : .following
+        state = !voters.contains(myId) ? .observing : vote.leader == myId ? .leading : .following
         finalizing = false
         return [.decided(vote, state)]
     }

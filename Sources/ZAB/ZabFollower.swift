@@ -12,6 +12,9 @@ struct FollowerState: Sendable {
     }
 
     let leaderId: Int64
+    /// An observer: announces itself with OBSERVERINFO, gets committed txns as INFORM and
+    /// acknowledges no proposal (it counts toward no quorum).
+    let observing: Bool
     var phase = Phase.connecting
     var newEpoch: Int64 = -1
     var lastHeardTick: Int
@@ -36,10 +39,10 @@ extension ZabPeer {
         follower?.leaderId == leaderId && follower?.phase == .awaitingSync
     }
 
-    mutating func becomeFollower(of leaderId: Int64) -> [ZabEffect] {
-        state = .following
-        follower = FollowerState(leaderId: leaderId, lastHeardTick: ticks)
-        var effects: [ZabEffect] = [.roleChanged(.following, leader: leaderId)]
+    mutating func becomeFollower(of leaderId: Int64, observing: Bool) -> [ZabEffect] {
+        state = observing ? .observing : .following
+        follower = FollowerState(leaderId: leaderId, observing: observing, lastHeardTick: ticks)
+        var effects: [ZabEffect] = [.roleChanged(state, leader: leaderId)]
         effects += earlyLearners.keys.sorted().map { .disconnect($0) }
         earlyLearners = [:]
         effects.append(.connectToLeader(leaderId))
@@ -53,7 +56,8 @@ extension ZabPeer {
         follower = f
         var w = JuteWriter(capacity: 20)
         LearnerInfo(serverId: myId, configVersion: 0).write(to: &w)
-        return [.send(to: id, QuorumPacket(type: QuorumPacketType.followerInfo, zxid: Self.epochZxid(acceptedEpoch), data: w.bytes))]
+        let type = f.observing ? QuorumPacketType.observerInfo : QuorumPacketType.followerInfo
+        return [.send(to: id, QuorumPacket(type: type, zxid: Self.epochZxid(acceptedEpoch), data: w.bytes))]
     }
 
     /// Silence from the leader past initLimit (while syncing) or syncLimit (after) ends following.
@@ -99,6 +103,8 @@ extension ZabPeer {
             return proposal(packet)
         case (.syncing, QuorumPacketType.commit), (.broadcast, QuorumPacketType.commit):
             return commit(packet.zxid)
+        case (.syncing, QuorumPacketType.inform) where f.observing, (.broadcast, QuorumPacketType.inform) where f.observing:
+            return inform(packet)
         case (_, QuorumPacketType.ping), (.broadcast, QuorumPacketType.sync):
             return [.toKernel(from: f.leaderId, packet)]
         default:
@@ -159,8 +165,19 @@ extension ZabPeer {
         }
         lastLogged = txn.zxid
         uncommitted.append(txn)
-        follower?.owedAcks.append((txn.zxid, .proposal(txn.zxid)))
+        if follower?.observing == false { follower?.owedAcks.append((txn.zxid, .proposal(txn.zxid))) }
         return [.persist(txn)] + sendDurableAcks()
+    }
+
+    /// INFORM: a txn a quorum has committed, for an observer to log and apply at once.
+    private mutating func inform(_ packet: QuorumPacket) -> [ZabEffect] {
+        guard let data = packet.data, let txn = try? LoggedTxn(decoding: data), txn.zxid == packet.zxid,
+              txn.zxid > lastLogged, uncommitted.isEmpty else {
+            return stepDown(reason: "malformed or out-of-order INFORM 0x\(String(packet.zxid, radix: 16))")
+        }
+        lastLogged = txn.zxid
+        recordCommitted(txn)
+        return [.persist(txn), .commit(txn)]
     }
 
     private mutating func commit(_ zxid: Int64) -> [ZabEffect] {

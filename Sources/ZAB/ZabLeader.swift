@@ -55,7 +55,9 @@ extension ZabPeer {
     }
 
     mutating func leaderReceive(_ from: Int64, _ packet: QuorumPacket) -> [ZabEffect] {
-        if packet.type == QuorumPacketType.followerInfo { return learnerJoined(from, packet) }
+        if packet.type == QuorumPacketType.followerInfo || packet.type == QuorumPacketType.observerInfo {
+            return learnerJoined(from, packet)
+        }
         guard var record = leader?.learners[from] else { return [.disconnect(from)] }
         record.lastHeardTick = ticks
         leader?.learners[from] = record
@@ -77,6 +79,9 @@ extension ZabPeer {
     /// the learner gets LEADERINFO at once.
     private mutating func learnerJoined(_ sid: Int64, _ packet: QuorumPacket) -> [ZabEffect] {
         guard var l = leader else { return [] }
+        guard settings.voters.contains(sid) || settings.observers.contains(sid) else {
+            return [.disconnect(sid), .log("server \(sid) is not in the ensemble's config; refused")]
+        }
         var record = LearnerRecord(lastHeardTick: ticks)
         if l.phase == .discovery {
             if settings.voters.contains(sid) { l.acceptedEpochs[sid] = packet.zxid >> 32 }
@@ -169,7 +174,10 @@ extension ZabPeer {
                 effects.append(.send(to: sid, QuorumPacket(type: QuorumPacketType.commit, zxid: txn.zxid)))
             }
         }
-        effects += uncommitted.map { .send(to: sid, QuorumPacket(type: QuorumPacketType.proposal, zxid: $0.zxid, data: $0.encoded())) }
+        // Observers get txns once committed (INFORM), so nothing in flight is theirs to see.
+        if !settings.observers.contains(sid) {
+            effects += uncommitted.map { .send(to: sid, QuorumPacket(type: QuorumPacketType.proposal, zxid: $0.zxid, data: $0.encoded())) }
+        }
         effects.append(.send(to: sid, QuorumPacket(type: QuorumPacketType.newLeader, zxid: Self.epochZxid(l.newEpoch),
                                                     data: settings.configText)))
         record.forwarding = true
@@ -223,7 +231,9 @@ extension ZabPeer {
         leader!.acks!.proposed(txn.zxid)
         var effects: [ZabEffect] = [.persist(txn)]
         let packet = QuorumPacket(type: QuorumPacketType.proposal, zxid: txn.zxid, data: txn.encoded())
-        for sid in l.learners.keys.sorted() where l.learners[sid]!.forwarding { effects.append(.send(to: sid, packet)) }
+        for sid in l.learners.keys.sorted() where l.learners[sid]!.forwarding && settings.voters.contains(sid) {
+            effects.append(.send(to: sid, packet))
+        }
         return effects
     }
 
@@ -242,7 +252,13 @@ extension ZabPeer {
             precondition(txn.zxid == zxid, "quorum commits follow proposal order")
             recordCommitted(txn)
             effects.append(.commit(txn))
-            for sid in forwarding { effects.append(.send(to: sid, QuorumPacket(type: QuorumPacketType.commit, zxid: zxid))) }
+            for sid in forwarding {
+                // ZooKeeper's INFORM carries the whole txn to observers, which saw no PROPOSAL.
+                let packet = settings.observers.contains(sid)
+                    ? QuorumPacket(type: QuorumPacketType.inform, zxid: zxid, data: txn.encoded())
+                    : QuorumPacket(type: QuorumPacketType.commit, zxid: zxid)
+                effects.append(.send(to: sid, packet))
+            }
         }
         return effects
     }

@@ -32,6 +32,10 @@ public struct ZabPeer: Sendable {
 
     /// ZooKeeper's maxNotificationInterval: the election resend backoff stops doubling here.
     static let electionResendMaxMs = 60_000
+    /// Voters never write to an observer first, so a looking observer only learns of voters
+    /// that came back when it asks again: it keeps asking every few seconds at most. (Its
+    /// notifications cost voters one reply each; they never start an election.)
+    static let observerResendMaxMs = 2_000
 
     /// `history` is the tail of what the tree already holds (all of it counts as committed once
     /// this server leads), oldest first.
@@ -66,7 +70,7 @@ public struct ZabPeer: Sendable {
         case .packet(let from, let packet):
             if leader != nil { return leaderReceive(from, packet) }
             if follower != nil, from == follower?.leaderId { return followerReceive(packet) }
-            if state == .looking, packet.type == QuorumPacketType.followerInfo {
+            if state == .looking, packet.type == QuorumPacketType.followerInfo || packet.type == QuorumPacketType.observerInfo {
                 earlyLearners[from] = packet
                 return []
             }
@@ -118,7 +122,7 @@ public struct ZabPeer: Sendable {
         case .electionFinalize:
             effects = fle.finalizeTimerFired()
         case .electionResend:
-            electionResendMs = min(electionResendMs * 2, Self.electionResendMaxMs)
+            electionResendMs = min(electionResendMs * 2, settings.isObserver ? Self.observerResendMaxMs : Self.electionResendMaxMs)
             effects = fle.resendTimerFired()
         }
         election = fle
@@ -137,7 +141,7 @@ public struct ZabPeer: Sendable {
                 out.append(.armTimer(.electionResend, milliseconds: electionResendMs))
             case .decided(let vote, let decided):
                 leaderId = vote.leader
-                out += decided == .leading ? becomeLeader() : becomeFollower(of: vote.leader)
+                out += decided == .leading ? becomeLeader() : becomeFollower(of: vote.leader, observing: decided == .observing)
             }
         }
         return out

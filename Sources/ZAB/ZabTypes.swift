@@ -25,8 +25,11 @@ public enum QuorumPacketType {
 /// What the engine needs to know about the ensemble and its limits.
 public struct ZabSettings: Sendable {
     public var myId: Int64
-    /// Servers that vote and count toward the write quorum (this one included).
+    /// Servers that vote and count toward the write quorum.
     public var voters: Set<Int64>
+    /// Servers that follow without voting (ZooKeeper's observers): they get committed txns as
+    /// INFORM and never count toward any quorum.
+    public var observers: Set<Int64>
     /// ZooKeeper's initLimit and syncLimit, in ticks: how long discovery and sync may take, and
     /// how long a peer may stay silent afterwards.
     public var initLimitTicks: Int
@@ -37,12 +40,14 @@ public struct ZabSettings: Sendable {
     /// The ensemble as NEWLEADER carries it (ZooKeeper sends its quorum config text there).
     public var configText: [UInt8]
 
-    public init(myId: Int64, voters: Set<Int64>, initLimitTicks: Int, syncLimitTicks: Int, committedLogMax: Int = 500,
-                configText: [UInt8] = []) {
-        precondition(voters.contains(myId), "this server must be a voter")
+    public init(myId: Int64, voters: Set<Int64>, observers: Set<Int64> = [], initLimitTicks: Int, syncLimitTicks: Int,
+                committedLogMax: Int = 500, configText: [UInt8] = []) {
+        precondition(voters.contains(myId) != observers.contains(myId), "this server is a voter or an observer")
+        precondition(voters.isDisjoint(with: observers))
         precondition(initLimitTicks > 0 && syncLimitTicks > 0 && committedLogMax > 0)
         self.myId = myId
         self.voters = voters
+        self.observers = observers
         self.initLimitTicks = initLimitTicks
         self.syncLimitTicks = syncLimitTicks
         self.committedLogMax = committedLogMax
@@ -50,6 +55,7 @@ public struct ZabSettings: Sendable {
     }
 
     var quorumSize: Int { voters.count / 2 + 1 }
+    var isObserver: Bool { observers.contains(myId) }
 }
 
 /// A transaction as the engine carries it: ZooKeeper's TxnHeader and body. A PROPOSAL's data is

@@ -4,6 +4,7 @@ import ExternalAuth
 import IPAuth
 import Kernel
 import LibuvTransport
+import Observer
 import ZlibSnapshot
 
 @main
@@ -24,6 +25,7 @@ func builtInModules() -> ModuleRegistry {
     registry.registerAuthProvider("ip", aliases: ["org.apache.zookeeper.server.auth.IPAuthenticationProvider"],
                                   IPAuthProvider())
     registry.registerSnapshotCodec("gz", GzipSnapshotCodec())
+    registry.registerRole("observer", ObserverRole())
     registry.externalAuthLoader = { path in try ExternalAuthProvider(path: path) }
     return registry
 }

@@ -212,4 +212,67 @@ final class ZabPeerTests: XCTestCase {
         guard case .decided(let vote, .following)? = effects.last else { return XCTFail("undecided: \(effects)") }
         XCTAssertEqual(vote.leader, 3)
     }
+
+    // MARK: Observers
+
+    func testLeaderGivesObserversCommittedTxnsAsInformAndCountsThemForNothing() {
+        let settings = ZabSettings(myId: 3, voters: voters, observers: [4], initLimitTicks: 10, syncLimitTicks: 5, committedLogMax: 10)
+        var peer = ZabPeer(settings: settings, acceptedEpoch: 1, currentEpoch: 1, lastZxid: 0, history: [])
+        _ = electLeader(&peer)
+        var w = JuteWriter()
+        LearnerInfo(serverId: 4, configVersion: 0).write(to: &w)
+        let observerJoined = peer.step(.packet(from: 4, QuorumPacket(type: QuorumPacketType.observerInfo, zxid: 1 << 32, data: w.bytes)))
+        XCTAssertEqual(observerJoined, [], "an observer's accepted epoch is no part of the quorum that fixes the epoch")
+        let epoch = peer.step(followerInfo(from: 1, acceptedEpochZxid: 1 << 32))
+        XCTAssertEqual(sent(epoch).map(\.to), [1, 4], "LEADERINFO goes to the observer too")
+        _ = peer.step(.packet(from: 4, QuorumPacket(type: QuorumPacketType.ackEpoch, zxid: 0, data: ZabPeer.int32Data(1))))
+        XCTAssertEqual(peer.step(.packet(from: 4, QuorumPacket(type: QuorumPacketType.ack, zxid: 2 << 32))), [],
+                       "the observer's NEWLEADER ACK does not establish the leader")
+        _ = peer.step(.packet(from: 1, QuorumPacket(type: QuorumPacketType.ackEpoch, zxid: 0, data: ZabPeer.int32Data(1))))
+        let established = peer.step(.packet(from: 1, QuorumPacket(type: QuorumPacketType.ack, zxid: 2 << 32)))
+        XCTAssertEqual(established.first, .serving(epoch: 2))
+
+        let write = txn(0x2_0000_0001)
+        let proposed = peer.step(.propose(write))
+        XCTAssertEqual(sent(proposed).map(\.to), [1], "no PROPOSAL to an observer")
+        XCTAssertEqual(peer.step(.durable(through: write.zxid)), [])
+        XCTAssertEqual(peer.step(.packet(from: 4, QuorumPacket(type: QuorumPacketType.ack, zxid: write.zxid))), [],
+                       "an observer's ACK counts for nothing")
+        let committed = peer.step(.packet(from: 1, QuorumPacket(type: QuorumPacketType.ack, zxid: write.zxid)))
+        XCTAssertEqual(committed.first, .commit(write))
+        XCTAssertEqual(sent(committed).map { [$0.to, Int64($0.type)] }, [[1, Int64(QuorumPacketType.commit)], [4, Int64(QuorumPacketType.inform)]])
+    }
+
+    func testObserverLearnsTheLeaderFromVotersAndAppliesInforms() {
+        let settings = ZabSettings(myId: 4, voters: voters, observers: [4], initLimitTicks: 10, syncLimitTicks: 5)
+        var peer = ZabPeer(settings: settings, acceptedEpoch: 1, currentEpoch: 1, lastZxid: 0, history: [])
+        let looking = peer.step(.start)
+        let asked: [Int64] = looking.compactMap { if case .sendElection(let to, _) = $0 { return to } else { return nil } }
+        XCTAssertEqual(asked, [1, 2, 3])
+        let vote = Vote(leader: 3, zxid: 0, peerEpoch: 2)
+        var effects: [ZabEffect] = []
+        for (sender, state) in [(Int64(3), PeerState.leading), (2, .following)] {
+            effects += peer.step(.election(ElectionNotification(sender: sender, state: state, vote: vote, electionEpoch: 1)))
+        }
+        XCTAssertTrue(effects.contains(.roleChanged(.observing, leader: 3)))
+        guard case .send(3, let hello)? = peer.step(.connectedToLeader(3)).first else { return XCTFail("no OBSERVERINFO") }
+        XCTAssertEqual(hello.type, QuorumPacketType.observerInfo)
+        _ = peer.step(.packet(from: 3, QuorumPacket(type: QuorumPacketType.leaderInfo, zxid: 2 << 32, data: ZabPeer.int32Data(0x10000))))
+        _ = peer.step(.packet(from: 3, QuorumPacket(type: QuorumPacketType.diff, zxid: 0)))
+        _ = peer.step(.packet(from: 3, QuorumPacket(type: QuorumPacketType.newLeader, zxid: 2 << 32)))
+        _ = peer.step(.packet(from: 3, QuorumPacket(type: QuorumPacketType.upToDate, zxid: -1)))
+        let committed = txn(0x2_0000_0001)
+        let inform = peer.step(.packet(from: 3, QuorumPacket(type: QuorumPacketType.inform, zxid: committed.zxid, data: committed.encoded())))
+        XCTAssertEqual(inform, [.persist(committed), .commit(committed)], "applied at once, and never acknowledged")
+        XCTAssertEqual(peer.step(.durable(through: committed.zxid)), [])
+    }
+
+    func testVotersAnswerAnObserverButNeverCountIt() {
+        var fle = FastLeaderElection(myId: 1, voters: voters, lastZxid: 0, currentEpoch: 1)
+        _ = fle.start()
+        let observerVote = Vote(leader: Int64.min, zxid: 0, peerEpoch: 1)
+        let answer = fle.receive(ElectionNotification(sender: 4, state: .looking, vote: observerVote, electionEpoch: 1))
+        guard case .send(4, let n)? = answer.first, answer.count == 1 else { return XCTFail("no answer: \(answer)") }
+        XCTAssertEqual(n.vote.leader, 1)
+    }
 }
