@@ -120,6 +120,7 @@ class EnsembleNode(DataDirServer):
         self.config_path = self.dir / "zoo.cfg"
         self.log_path = self.dir / "server.log"
         self.myid = myid
+        self.observer = False  # set by Ensemble for its observer nodes
         self.quorum_port = quorum_port
         self.election_port = election_port
         self.paused = False
@@ -198,27 +199,32 @@ class EnsembleNode(DataDirServer):
 
 
 class Ensemble:
-    """`size` nodes of one kind (myid 1..size) under `tmpdir`; zoo.cfg keys
-    in cfg override ENSEMBLE_CONFIG (None removes one)."""
+    """`size` voting nodes of one kind (myid 1..size) plus `observers`
+    observers (the next ids, ZooKeeper's `:observer` lines and
+    peerType=observer) under `tmpdir`; zoo.cfg keys in cfg override
+    ENSEMBLE_CONFIG (None removes one)."""
 
-    def __init__(self, kind, size, tmpdir, env=None, **cfg):
+    def __init__(self, kind, size, tmpdir, env=None, observers=0, **cfg):
         self.kind = kind
         self.size = size
         self.dir = Path(tmpdir)
-        ports = _distinct_free_ports(3 * size)
-        client_ports, quorum_ports, election_ports = ports[:size], ports[size:2 * size], ports[2 * size:]
+        total = size + observers
+        ports = _distinct_free_ports(3 * total)
+        client_ports, quorum_ports, election_ports = ports[:total], ports[total:2 * total], ports[2 * total:]
         config = dict(ENSEMBLE_CONFIG)
         config.update(cfg)
-        for myid in range(1, size + 1):
-            config["server.%d" % myid] = "%s:%d:%d" % (HOST, quorum_ports[myid - 1], election_ports[myid - 1])
+        for myid in range(1, total + 1):
+            role = ":observer" if myid > size else ""
+            config["server.%d" % myid] = "%s:%d:%d%s" % (HOST, quorum_ports[myid - 1], election_ports[myid - 1], role)
         jvm_props = ZK_ENSEMBLE_JVM_PROPS if kind == "zookeeper" else ()
-        self.nodes = [
-            EnsembleNode(kind, myid, self.dir / ("n%d" % myid), client_ports[myid - 1], quorum_ports[myid - 1],
-                         election_ports[myid - 1], config, jvm_props)
-            for myid in range(1, size + 1)
-        ]
-        for node in self.nodes:
+        self.nodes = []
+        for myid in range(1, total + 1):
+            node_config = dict(config, peerType="observer") if myid > size else config
+            node = EnsembleNode(kind, myid, self.dir / ("n%d" % myid), client_ports[myid - 1], quorum_ports[myid - 1],
+                                election_ports[myid - 1], node_config, jvm_props)
+            node.observer = myid > size
             node.env = dict(env or {})
+            self.nodes.append(node)
 
     # lifecycle ------------------------------------------------------------------
 
@@ -282,12 +288,16 @@ class Ensemble:
         nodes = self.running() if nodes is None else list(nodes)
         modes = self.modes(nodes)
         leaders = [n for n in nodes if modes[n.myid] == "leader"]
-        if len(leaders) != 1 or any(modes[n.myid] != "follower" for n in nodes if n is not leaders[0]):
+        if len(leaders) != 1 or any(modes[n.myid] != ("observer" if n.observer else "follower")
+                                    for n in nodes if n is not leaders[0]):
             return None
         leader = leaders[0]
         if synced:
-            synced_followers = leader.mntr().get("zk_synced_followers")
-            if synced_followers is None or int(synced_followers) < len(nodes) - 1:
+            observing = len([n for n in nodes if n.observer])
+            counts = leader.mntr()
+            synced_followers, synced_observers = counts.get("zk_synced_followers"), counts.get("zk_synced_observers", "0")
+            if synced_followers is None or int(synced_followers) < len(nodes) - 1 - observing \
+                    or int(synced_observers) < observing:
                 return None
         return leader
 
@@ -312,7 +322,10 @@ class Ensemble:
 
     def followers(self, timeout=STABLE_DEADLINE_S):
         leader = self.wait_stable(timeout=timeout)
-        return [n for n in self.running() if n is not leader]
+        return [n for n in self.running() if n is not leader and not n.observer]
+
+    def observers(self):
+        return [n for n in self.nodes if n.observer]
 
     def serving(self, node):
         """Whether the node accepts sessions (srvr shows a Mode)."""
