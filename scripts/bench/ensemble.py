@@ -61,13 +61,17 @@ def mode(port):
 
 
 class Ensemble:
-    def __init__(self, kind, binary, workdir, size=3):
+    """`size` voters plus `observers` observers (the last ids), started and settled."""
+
+    def __init__(self, kind, binary, workdir, size=3, observers=0):
         self.kind, self.binary, self.workdir = kind, binary, workdir
-        ports = distinct_free_ports(3 * size)
-        self.client_ports = ports[:size]
-        servers = "".join(f"server.{i + 1}=127.0.0.1:{ports[size + i]}:{ports[2 * size + i]}\n" for i in range(size))
+        total = size + observers
+        ports = distinct_free_ports(3 * total)
+        self.client_ports = ports[:total]
+        servers = "".join(f"server.{i + 1}=127.0.0.1:{ports[total + i]}:{ports[2 * total + i]}"
+                          + (":observer" if i >= size else "") + "\n" for i in range(total))
         self.procs = {}
-        for i in range(size):
+        for i in range(total):
             node = os.path.join(workdir, f"n{i + 1}")
             os.makedirs(node)
             with open(os.path.join(node, "myid"), "w") as f:
@@ -75,14 +79,15 @@ class Ensemble:
             with open(os.path.join(node, "zoo.cfg"), "w") as f:
                 f.write(f"tickTime=2000\ninitLimit=10\nsyncLimit=5\ndataDir={node}\nclientPort={self.client_ports[i]}\n"
                         "clientPortAddress=127.0.0.1\nmaxClientCnxns=0\nadmin.enableServer=false\n"
-                        "4lw.commands.whitelist=*\n" + servers)
+                        "4lw.commands.whitelist=*\n" + servers + ("peerType=observer\n" if i >= size else ""))
             self.start(i)
         try:
-            self.wait_for(lambda: self.leader() is not None and all(mode(p) in ("leader", "follower") for p in self.client_ports))
+            self.wait_for(lambda: self.leader() is not None
+                      and all(mode(p) in ("leader", "follower", "observer") for p in self.client_ports))
         except RuntimeError:
             self.stop()
             tails = "".join(f"--- n{i + 1}\n" + open(os.path.join(workdir, f"n{i + 1}", "server.log")).read()[-800:]
-                            for i in range(size))
+                            for i in range(total))
             raise RuntimeError(f"{kind} ensemble in {workdir} did not settle\n{tails}")
 
     def start(self, i):
