@@ -4,10 +4,15 @@ toward no quorum.  Every test runs against each kind in PADDOCK_SERVERS with
 3 voters and 2 observers of real processes on loopback (ensemble.py);
 Apache ZooKeeper 3.8 is the oracle."""
 
+import shutil
+import subprocess
+
 import pytest
 from kazoo.exceptions import ConnectionLoss, OperationTimeoutError, SessionExpiredError
 from kazoo.handlers.threading import KazooTimeoutError
 
+import conftest
+from conftest import REPO
 from ensemble import ensemble_kind, kazoo, make_ensemble  # noqa: F401  (fixtures are used by name)
 from processes import close_kazoo, wait_until
 from test_ensemble import converged_tree, exists_on
@@ -105,3 +110,35 @@ def test_observers_follow_the_next_leader(observed):
     old.restart()
     observed.wait_stable()
     assert converged_tree(observed, "/after")["/after"][0] == b"new reign"
+
+
+def test_paddock_cluster_runs_the_shipped_observer_folder(ensemble_kind):
+    """`paddock cluster up conf/observers` starts 3 voters and 2 observers on
+    this machine and waits until all serve; a write through an observer is read
+    on a voter; `paddock cluster down` stops all five."""
+    if ensemble_kind != "paddock":
+        pytest.skip("`paddock cluster` runs paddock servers")
+    data = REPO / "data" / "observers"
+    if data.exists():
+        pytest.skip("%s exists: a cluster of the repository may be running" % data)
+
+    def cluster(*args):
+        return subprocess.run([conftest.PADDOCK_BIN, "cluster", *args], cwd=str(REPO), capture_output=True, text=True,
+                              timeout=120)
+    try:
+        up = cluster("up", "conf/observers")
+        assert up.returncode == 0, up.stdout + up.stderr
+        modes = [line.split()[-1] for line in cluster("status", "conf/observers").stdout.splitlines()]
+        assert sorted(modes) == ["follower", "follower", "leader", "observer", "observer"], modes
+        writer, reader = kazoo("127.0.0.1:2284"), kazoo("127.0.0.1:2281")
+        try:
+            writer.create("/shipped-observers", b"via server 4")
+            reader.sync("/shipped-observers")
+            assert reader.get("/shipped-observers")[0] == b"via server 4"
+        finally:
+            close_kazoo(writer)
+            close_kazoo(reader)
+    finally:
+        down = cluster("down", "conf/observers")
+        shutil.rmtree(data, ignore_errors=True)
+    assert down.returncode == 0 and down.stdout.count("stopped") == 5, down.stdout + down.stderr
