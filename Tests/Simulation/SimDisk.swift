@@ -68,4 +68,7 @@ struct SimDisk {
     }
 
     var volatileCount: Int { log.count - durableCount }
+
+    /// Whether a crash now would keep this logged txn.
+    func isDurable(_ zxid: Int64) -> Bool { log[..<durableCount].contains { $0.zxid == zxid } }
 }

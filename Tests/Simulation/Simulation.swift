@@ -36,7 +36,8 @@ public enum Simulation {
 
 public struct SimulationReport: CustomStringConvertible {
     public let seed: UInt64
-    public let peerCount: Int
+    public let voterCount: Int
+    public let observerCount: Int
     public let violations: [String]
     public let acknowledgedWrites: Int
     public let endMs: Int64
@@ -46,7 +47,8 @@ public struct SimulationReport: CustomStringConvertible {
 
     init(world: World, traceLines: Int) {
         seed = world.seed
-        peerCount = world.options.peerCount
+        voterCount = world.options.voterCount
+        observerCount = world.options.observerCount
         violations = world.violations
         acknowledgedWrites = world.acknowledgedWrites
         endMs = world.nowMs
@@ -57,10 +59,10 @@ public struct SimulationReport: CustomStringConvertible {
     public var failed: Bool { !violations.isEmpty }
 
     public var description: String {
-        var text = "seed \(seed), \(peerCount) peers: "
+        var text = "seed \(seed), \(voterCount) voters, \(observerCount) observers: "
         text += failed ? "FAILED at \(endMs) ms\n" + violations.map { "  \($0)" }.joined(separator: "\n") : "ok"
         text += "\n  \(stats.proposals) proposals, \(acknowledgedWrites) acknowledged, \(stats.crashes) crashes, \(stats.partitions) partitions, "
-        text += "\(stats.leadersServing) leaders, \(stats.snapshotsSent) SNAPs, \(stats.truncations) TRUNCs"
+        text += "\(stats.leadersServing) leaders, \(stats.snapshotsSent) SNAPs (\(stats.snapshotsToObservers) to observers), \(stats.truncations) TRUNCs"
         if failed { text += "\n  trace (the end; zxids as epoch.counter):\n\(traceTail)" }
         return text
     }

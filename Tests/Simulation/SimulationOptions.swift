@@ -1,7 +1,10 @@
 /// The shape of a run: ensemble size, engine limits, and how hostile the world is. Scripted
 /// scenarios turn the random faults and client load off and act by hand.
 public struct SimulationOptions: Sendable {
-    public var peerCount: Int
+    /// Servers 1...voterCount vote; the observers are numbered after them and suffer the same
+    /// faults, but never count toward a quorum.
+    public var voterCount: Int
+    public var observerCount: Int
     public var tickMs: Int64 = 100
     public var initLimitTicks = 10
     public var syncLimitTicks = 5
@@ -29,14 +32,17 @@ public struct SimulationOptions: Sendable {
 
     public var traceEnabled = true
 
-    public init(peerCount: Int) {
-        precondition(peerCount >= 1)
-        self.peerCount = peerCount
+    public init(voterCount: Int, observerCount: Int = 0) {
+        precondition(voterCount >= 1 && observerCount >= 0)
+        self.voterCount = voterCount
+        self.observerCount = observerCount
     }
 
+    public var serverCount: Int { voterCount + observerCount }
+
     /// No random faults and no client load: a scripted scenario drives the world.
-    public static func scripted(peerCount: Int) -> SimulationOptions {
-        var options = SimulationOptions(peerCount: peerCount)
+    public static func scripted(voterCount: Int, observerCount: Int = 0) -> SimulationOptions {
+        var options = SimulationOptions(voterCount: voterCount, observerCount: observerCount)
         options.faultMeanIntervalMs = 0
         options.clientWriteMeanIntervalMs = 0
         options.crashMidStepChance = 0

@@ -85,6 +85,7 @@ extension TraceEntry: CustomStringConvertible {
         QuorumPacketType.newLeader: "NEWLEADER", QuorumPacketType.followerInfo: "FOLLOWERINFO",
         QuorumPacketType.upToDate: "UPTODATE", QuorumPacketType.diff: "DIFF", QuorumPacketType.trunc: "TRUNC",
         QuorumPacketType.snap: "SNAP", QuorumPacketType.leaderInfo: "LEADERINFO", QuorumPacketType.ackEpoch: "ACKEPOCH",
+        QuorumPacketType.inform: "INFORM", QuorumPacketType.observerInfo: "OBSERVERINFO",
     ]
 }
 

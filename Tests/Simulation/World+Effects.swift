@@ -21,6 +21,7 @@ extension World {
     private func execute(_ effect: ZabEffect, on id: Int64) {
         switch effect {
         case .sendElection(let to, let notification):
+            checkVote(notification)
             sendElection(from: id, to: to, notification)
         case .armTimer(let timer, let ms):
             let (incarnation, generation) = withHost(id) { host -> (Int, Int) in
@@ -31,9 +32,11 @@ extension World {
         case .connectToLeader(let leader):
             connect(id, to: leader)
         case .send(let to, let packet):
+            checkAck(packet, from: id)
             send(.packet(packet), from: id, to: to)
         case .sendSnapshot(let to):
             stats.snapshotsSent += 1
+            if isObserver(to) { stats.snapshotsToObservers += 1 }
             send(.snapshot(host(id).applied), from: id, to: to)
         case .disconnect(let peer):
             disconnect(id, from: peer)
@@ -54,15 +57,22 @@ extension World {
         case .persistAcceptedEpoch(let epoch):
             withHost(id) { $0.disk.acceptedEpoch = epoch }
         case .persistCurrentEpoch(let epoch):
+            if host(id).role == .leading { checkVoterQuorum(host(id).epochAckers.union([id]), on: id, for: "fixes epoch \(epoch)") }
             withHost(id) { $0.disk.currentEpoch = epoch }
         case .commit(let txn):
             commit(txn, on: id)
         case .roleChanged(let state, let leader):
+            if state != .looking && (state == .observing) != isObserver(id) {
+                fail("(g) p\(id), \(isObserver(id) ? "an observer" : "a voter"), becomes \(state)")
+            }
             withHost(id) { host in
                 host.role = state
                 host.leader = leader
                 host.servingEpoch = nil
-                host.outstanding = []
+                host.outstanding = [:]
+                host.epochAckers = []
+                host.newLeaderAckers = [:]
+                host.observerSynced = false
                 // The follower stops dialling its old leader (a new one says connectToLeader again).
                 host.connectTarget = nil
             }
@@ -71,7 +81,7 @@ extension World {
         case .toKernel(let from, let packet):
             // A learner's kernel answers the leader's PING; that answer is what keeps the
             // leader counting it as alive. Everything else here is session business.
-            if host(id).role == .following && packet.type == QuorumPacketType.ping {
+            if (host(id).role == .following || host(id).role == .observing) && packet.type == QuorumPacketType.ping {
                 send(.packet(QuorumPacket(type: QuorumPacketType.ping, zxid: packet.zxid)), from: id, to: from)
             }
         case .log:
@@ -84,7 +94,7 @@ extension World {
             fail("log order: p\(id) appends \(TraceEntry.describe(txn)) after \(TraceEntry.describe(last))")
         }
         let (startSync, incarnation, snapshotDue) = withHost(id) { host -> (Bool, Int, Bool) in
-            if host.role == .leading { host.outstanding.insert(txn.zxid) }
+            if host.role == .leading { host.outstanding[txn.zxid] = [] }
             host.txnsUntilSnapshot -= 1
             return (host.disk.append(txn), host.incarnation, host.txnsUntilSnapshot == 0)
         }
@@ -124,12 +134,15 @@ extension World {
         }
         withHost(id) { host in
             host.applied.append(txn)
-            host.outstanding.remove(txn.zxid)
+            host.outstanding[txn.zxid] = nil
         }
         prefixCheckDue = true
         // Only a commit by a serving leader reaches a client; the commits of a step-down come
         // after roleChanged(.looking) in the same list and acknowledge nothing.
-        if h.role == .leading && h.servingEpoch != nil { checker.acknowledge(txn, by: id) }
+        if h.role == .leading && h.servingEpoch != nil {
+            checkVoterQuorum(h.outstanding[txn.zxid] ?? [], on: id, for: "commits \(TraceEntry.describe(txn))")
+            checker.acknowledge(txn, by: id)
+        }
     }
 
     /// The applied state was replaced wholesale (snapshot install, reload): still ascending?
@@ -145,6 +158,7 @@ extension World {
             return host.role == .leading
         }
         if isLeader {
+            checkVoterQuorum(host(id).newLeaderAckers[epoch << 32, default: []].union([id]), on: id, for: "serves epoch \(epoch)")
             stats.leadersServing += 1
             checker.leaderServes(id, epoch: epoch)
         }

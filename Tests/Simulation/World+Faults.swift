@@ -87,7 +87,7 @@ extension World {
             let victim = rng.pick(peerIds)
             if host(victim).isUp { crashForAWhile(victim) }
         } else {
-            let groupCount = options.peerCount > 3 && rng.chance(0.3) ? 3 : 2
+            let groupCount = options.serverCount > 3 && rng.chance(0.3) ? 3 : 2
             var assignment = peerIds.map { _ in Int(rng.next() % UInt64(groupCount)) }
             if assignment.allSatisfy({ $0 == assignment[0] }) { assignment[Int(rng.next() % UInt64(assignment.count))] += 1 }
             partition({ assignment[Int($0) - 1] }, noticed: rng.chance(0.5))

@@ -44,11 +44,15 @@ public final class World {
         rng = SimRandom(seed: seed)
         slowMessageChance = rng.pick([0.01, 0.05, 0.2])
         slowFsyncChance = rng.pick([0.01, 0.05, 0.2])
-        hosts = Array(repeating: Host(), count: options.peerCount)
-        groups = Array(repeating: 0, count: options.peerCount)
+        hosts = Array(repeating: Host(), count: options.serverCount)
+        groups = Array(repeating: 0, count: options.serverCount)
     }
 
-    public var peerIds: [Int64] { (1...Int64(options.peerCount)).map { $0 } }
+    /// Every server, voters and observers alike: faults, partitions and checks treat them the same.
+    public var peerIds: [Int64] { (1...Int64(options.serverCount)).map { $0 } }
+    public var voterIds: [Int64] { Array(peerIds.prefix(options.voterCount)) }
+    public var observerIds: [Int64] { Array(peerIds.dropFirst(options.voterCount)) }
+    func isObserver(_ id: Int64) -> Bool { id > Int64(options.voterCount) }
     public var violations: [String] { checker.violations }
     public var acknowledgedWrites: Int { checker.acknowledgedCount }
 
@@ -136,7 +140,7 @@ public final class World {
 
     /// A fresh process on the server's data dir: the engine starts from what the disk holds.
     func boot(_ id: Int64) {
-        let settings = ZabSettings(myId: id, voters: Set(peerIds), initLimitTicks: options.initLimitTicks,
+        let settings = ZabSettings(myId: id, voters: Set(voterIds), observers: Set(observerIds), initLimitTicks: options.initLimitTicks,
                                    syncLimitTicks: options.syncLimitTicks, committedLogMax: options.committedLogMax)
         let incarnation = withHost(id) { host -> Int in
             let history = host.disk.history
@@ -156,6 +160,7 @@ public final class World {
     /// One input into one engine, then its effects, in order.
     func step(_ id: Int64, _ input: ZabInput) {
         guard host(id).isUp else { return }
+        audit(input, at: id)
         let effects = hosts[Int(id) - 1].engine!.step(input)
         if case .tick = input, effects.isEmpty { return }
         record(id, .input(input))
@@ -190,8 +195,9 @@ public final class World {
 
     func fail(_ message: String) { checker.fail(message) }
 
-    /// One leader serves, every other server follows it and serves in its epoch, nothing is
-    /// outstanding and all applied states agree: the ensemble has settled.
+    /// One leader serves, every other server follows (or observes) it over a live connection and
+    /// serves in its epoch, nothing is outstanding and all applied states agree: the ensemble has
+    /// settled.
     public var isQuiet: Bool { unsettledReason == nil }
 
     /// Why the ensemble has not settled, or nil if it has.
@@ -201,13 +207,18 @@ public final class World {
         guard let leader = servingLeaders.first, servingLeaders.count == 1 else {
             return "\(servingLeaders.count) serving leaders"
         }
-        if let zxid = host(leader).outstanding.min() { return "leader p\(leader) has not committed \(TraceEntry.zxidText(zxid))" }
+        if let zxid = host(leader).outstanding.keys.min() { return "leader p\(leader) has not committed \(TraceEntry.zxidText(zxid))" }
         let epoch = host(leader).servingEpoch
         let reference = host(leader).applied
         for id in peerIds where id != leader {
             let h = host(id)
-            if h.role != .following || h.leader != leader || h.servingEpoch != epoch {
+            if h.role != (isObserver(id) ? .observing : .following) || h.leader != leader || h.servingEpoch != epoch {
                 return "p\(id) is \(h.role.map { "\($0)" } ?? "down") (leader \(h.leader ?? 0), serving \(h.servingEpoch ?? -1))"
+            }
+            // A silent partition can leave both ends serving over a dead connection until their
+            // timeouts fire: a write proposed then is lost, so that is not settled either.
+            guard let link = h.leaderLink, connections[link]?.broken == false, host(leader).learnerLinks[id] == link else {
+                return "p\(id) has no live connection to p\(leader)"
             }
             if h.applied.count != reference.count || h.applied.last != reference.last {
                 return "p\(id) applied \(h.applied.count) txns up to \(TraceEntry.zxidText(h.applied.last?.zxid ?? 0)), "
@@ -263,8 +274,15 @@ struct Host {
     var servingEpoch: Int64?
     /// Counter of the last zxid proposed in `servingEpoch`.
     var proposalCounter: UInt32 = 0
-    /// zxids this leader proposed and has not committed yet.
-    var outstanding: Set<Int64> = []
+    /// zxids this leader proposed and has not committed yet, each with the voters known to hold
+    /// it on disk: the leader once its fsync covers it, a follower once its ACK arrives (h).
+    var outstanding: [Int64: Set<Int64>] = [:]
+    /// Voters whose ACKEPOCH, and whose NEWLEADER ACK (by zxid), reached this leader in its
+    /// current reign (h).
+    var epochAckers: Set<Int64> = []
+    var newLeaderAckers: [Int64: Set<Int64>] = [:]
+    /// This observer got NEWLEADER from its leader: its sync is over, only INFORMs carry txns now.
+    var observerSynced = false
     /// Txns to log before the kernel's next periodic snapshot.
     var txnsUntilSnapshot = 0
     var timerGenerations: [ZabTimer: Int] = [:]
@@ -307,6 +325,7 @@ public struct SimulationStats: Sendable {
     public var partitions = 0
     public var leadersServing = 0
     public var snapshotsSent = 0
+    public var snapshotsToObservers = 0
     public var truncations = 0
     public var proposals = 0
 
@@ -318,6 +337,7 @@ public struct SimulationStats: Sendable {
         sum.partitions += b.partitions
         sum.leadersServing += b.leadersServing
         sum.snapshotsSent += b.snapshotsSent
+        sum.snapshotsToObservers += b.snapshotsToObservers
         sum.truncations += b.truncations
         sum.proposals += b.proposals
         return sum

@@ -11,22 +11,37 @@ import Testing
 @Suite struct RandomSeedTests {
     @Test(arguments: Sweep.seeds(default: 1...600))
     func threePeers(seed: UInt64) {
-        Sweep.check(Simulation.run(seed: seed, options: SimulationOptions(peerCount: 3), traceLines: Sweep.traceLines))
+        Sweep.check(Simulation.run(seed: seed, options: SimulationOptions(voterCount: 3), traceLines: Sweep.traceLines))
     }
 
     @Test(arguments: Sweep.seeds(default: 100_001...100_300))
     func fivePeers(seed: UInt64) {
-        Sweep.check(Simulation.run(seed: seed, options: SimulationOptions(peerCount: 5), traceLines: Sweep.traceLines))
+        Sweep.check(Simulation.run(seed: seed, options: SimulationOptions(voterCount: 5), traceLines: Sweep.traceLines))
+    }
+
+    /// One or two observers ride along under the same faults as the voters; they must end with
+    /// everyone's state and never count toward a quorum.
+    @Test(arguments: Sweep.seeds(default: 200_001...200_200))
+    func threeVotersWithObservers(seed: UInt64) {
+        let options = SimulationOptions(voterCount: 3, observerCount: 1 + Int(seed % 2))
+        Sweep.check(Simulation.run(seed: seed, options: options, traceLines: Sweep.traceLines))
+    }
+
+    @Test(arguments: Sweep.seeds(default: 300_001...300_100))
+    func fiveVotersTwoObservers(seed: UInt64) {
+        Sweep.check(Simulation.run(seed: seed, options: SimulationOptions(voterCount: 5, observerCount: 2), traceLines: Sweep.traceLines))
     }
 
     /// The sweeps are only as good as what they exercise: a few seeds must already have gone
     /// through every path the chaos is for.
     @Test func chaosReachesEveryPath() {
-        let total = (1...30).map { Simulation.run(seed: $0, options: SimulationOptions(peerCount: 3)).stats }.reduce(SimulationStats(), +)
+        let total = (1...30).map { Simulation.run(seed: $0, options: SimulationOptions(voterCount: 3)).stats }.reduce(SimulationStats(), +)
         #expect(total.crashes > 0 && total.partitions > 0)
         #expect(total.snapshotsSent > 0, "learners far behind get SNAP")
         #expect(total.truncations > 0, "learners with txns no quorum kept get TRUNC")
         #expect(total.leadersServing > 10, "leadership changes hands")
+        let withObservers = (1...10).map { Simulation.run(seed: $0, options: SimulationOptions(voterCount: 3, observerCount: 1)).stats }
+        #expect(withObservers.reduce(SimulationStats(), +).snapshotsToObservers > 0, "observers far behind get SNAP")
     }
 }
 

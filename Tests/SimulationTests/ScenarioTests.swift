@@ -84,6 +84,75 @@ import ZAB
         expectHeals(world)
     }
 
+    // MARK: Observers
+
+    /// The observer loses its leader with the last write's INFORM still in flight: it must not
+    /// take part in the election (its notifications name no one but voters, never itself) and
+    /// must get the write from the next leader's sync.
+    @Test func observerDuringLeaderChangeNeverVotesAndKeepsEveryCommittedTxn() {
+        let world = settledWorld(peers: 3, observers: 1)
+        let observer = world.observerIds[0]
+        let leader = world.servingLeaders[0]
+        let oldEpoch = world.servingEpoch(of: leader)!
+        commit(2, in: world)
+        world.hold { _, to, packet in to == observer && packet.type == QuorumPacketType.inform }
+        let missed = commit(1, in: world)!
+        #expect(!world.applied(of: observer).contains { $0.header.cxid == missed })
+
+        let changeMs = world.nowMs
+        world.crash(leader)
+        world.releaseHeldPackets()
+        #expect(world.run(forMs: 10_000) { w in
+            w.servingLeaders.contains { w.servingEpoch(of: $0)! > oldEpoch && w.servingEpoch(of: observer) == w.servingEpoch(of: $0) }
+        }, "the voters elect a new leader and the observer observes it")
+        #expect(world.role(of: observer) == .observing)
+        let votes = world.trace.filter { $0.timeMs >= changeMs && $0.peer == observer }.compactMap { entry -> ElectionNotification? in
+            guard case .effect(.sendElection(_, let n)) = entry.item else { return nil }
+            return n
+        }
+        #expect(votes.first?.vote.leader == Int64.min, "the observer's own vote names nobody")
+        #expect(votes.allSatisfy { $0.vote.leader == Int64.min || world.voterIds.contains($0.vote.leader) })
+        #expect(world.applied(of: observer).contains { $0.header.cxid == missed }, "the sync brings the missed write")
+
+        world.restart(leader)
+        expectHeals(world)
+        #expect(received(QuorumPacketType.inform, by: observer, in: world, sinceMs: changeMs), "the last write came as INFORM")
+    }
+
+    /// Observers keep up with everything, yet with two of three voters down the survivor (the
+    /// leader, or a follower) may not commit, nor lead at all, however many observers are up.
+    @Test(arguments: 1...3, [true, false])
+    func noWriteCommitsWithTwoOfThreeVotersDown(observers: Int, leaderSurvives: Bool) {
+        let world = settledWorld(peers: 3, observers: observers)
+        let leader = world.servingLeaders[0]
+        let (first, second) = followers(of: leader, in: world)
+        let down = leaderSurvives ? [first, second] : [leader, first]
+        let acknowledged = world.acknowledgedWrites
+        for id in down { world.crash(id) }
+        for _ in 0..<20 {
+            world.propose()
+            world.run(forMs: 1_000)
+        }
+        #expect(world.acknowledgedWrites == acknowledged, "no write commits")
+        #expect(world.servingLeaders.isEmpty, "nobody leads")
+        #expect(world.voterIds.allSatisfy { down.contains($0) || world.role(of: $0) == .looking })
+
+        for id in down { world.restart(id) }
+        expectHeals(world)
+    }
+
+    @Test func observerDownForLongGetsSnapshot() {
+        let world = settledWorld(peers: 3, observers: 1)
+        let observer = world.observerIds[0]
+        world.crash(observer)
+        commit(world.options.committedLogMax * 2, in: world)
+        let restartMs = world.nowMs
+        world.restart(observer)
+        #expect(world.run(forMs: 30_000, until: \.isQuiet))
+        #expect(received(QuorumPacketType.snap, by: observer, in: world, sinceMs: restartMs), "too far behind for DIFF")
+        expectHeals(world)
+    }
+
     // MARK: Bugs this simulator found (A to E, all fixed; each scenario failed before its fix)
 
     /// Bug A. A learner syncing with a leader of a newer epoch must not ACK the sync's
@@ -230,15 +299,16 @@ import ZAB
 
     // MARK: Helpers
 
-    private func settledWorld(peers: Int, seed: UInt64 = 1) -> World {
-        let world = World(seed: seed, options: .scripted(peerCount: peers))
+    private func settledWorld(peers: Int, observers: Int = 0, seed: UInt64 = 1) -> World {
+        let world = World(seed: seed, options: .scripted(voterCount: peers, observerCount: observers))
         world.start()
         #expect(world.run(forMs: 30_000, until: \.isQuiet), "the ensemble settles")
         return world
     }
 
+    /// Two voters other than the leader.
     private func followers(of leader: Int64, in world: World) -> (Int64, Int64) {
-        let ids = world.peerIds.filter { $0 != leader }
+        let ids = world.voterIds.sorted().filter { $0 != leader }
         return (ids[0], ids[1])
     }
 
