@@ -355,6 +355,20 @@ def kazoo(hosts, timeout=6.0, **kw):
     return client
 
 
+def assert_replicated(writer_hosts, reader_hosts, path, data):
+    """Creates path on one connect string and reads it back, after a sync, on another."""
+    from processes import close_kazoo
+
+    writer, reader = kazoo(writer_hosts), kazoo(reader_hosts)
+    try:
+        writer.create(path, data)
+        reader.sync(path)
+        assert reader.get(path)[0] == data
+    finally:
+        close_kazoo(writer)
+        close_kazoo(reader)
+
+
 # --- fixtures --------------------------------------------------------------------------
 
 

@@ -34,6 +34,7 @@ import conftest
 import jute
 from conftest import REPO
 from ensemble import (  # noqa: F401  (fixtures are used by name)
+    assert_replicated,
     ensemble3,
     ensemble5,
     ensemble_clients,
@@ -760,14 +761,7 @@ def test_the_shipped_conf_ensemble_starts_with_one_command_and_replicates(ensemb
         assert up.returncode == 0, up.stdout + up.stderr
         status = subprocess.run([script, "status"], env=env, capture_output=True, text=True, timeout=30).stdout
         assert status.count("Mode: leader") == 1 and status.count("Mode: follower") == 2, status
-        writer, reader = kazoo("127.0.0.1:2181"), kazoo("127.0.0.1:2183")
-        try:
-            writer.create("/shipped", b"replicated")
-            reader.sync("/shipped")
-            assert reader.get("/shipped")[0] == b"replicated"
-        finally:
-            close_kazoo(writer)
-            close_kazoo(reader)
+        assert_replicated("127.0.0.1:2181", "127.0.0.1:2183", "/shipped", b"replicated")
     finally:
         down = subprocess.run([script, "down"], env=env, capture_output=True, text=True, timeout=60)
         shutil.rmtree(data, ignore_errors=True)

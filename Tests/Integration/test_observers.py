@@ -13,7 +13,7 @@ from kazoo.handlers.threading import KazooTimeoutError
 
 import conftest
 from conftest import REPO
-from ensemble import ensemble_kind, kazoo, make_ensemble  # noqa: F401  (fixtures are used by name)
+from ensemble import assert_replicated, ensemble_kind, kazoo, make_ensemble  # noqa: F401  (fixtures are used by name)
 from processes import close_kazoo, wait_until
 from test_ensemble import converged_tree, exists_on
 
@@ -130,14 +130,7 @@ def test_paddock_cluster_runs_the_shipped_observer_folder(ensemble_kind):
         assert up.returncode == 0, up.stdout + up.stderr
         modes = [line.split()[-1] for line in cluster("status", "conf/observers").stdout.splitlines()]
         assert sorted(modes) == ["follower", "follower", "leader", "observer", "observer"], modes
-        writer, reader = kazoo("127.0.0.1:2284"), kazoo("127.0.0.1:2281")
-        try:
-            writer.create("/shipped-observers", b"via server 4")
-            reader.sync("/shipped-observers")
-            assert reader.get("/shipped-observers")[0] == b"via server 4"
-        finally:
-            close_kazoo(writer)
-            close_kazoo(reader)
+        assert_replicated("127.0.0.1:2284", "127.0.0.1:2281", "/shipped-observers", b"via server 4")
     finally:
         down = cluster("down", "conf/observers")
         shutil.rmtree(data, ignore_errors=True)
