@@ -51,6 +51,8 @@ public struct Config: Sendable {
     public var servers: [ServerEntry] = []
     /// Paddock's module keys.
     public var transport = "libuv"
+    /// The quorum and election ports' transport; nil means the client port's.
+    public var quorumTransport: String?
     /// The most requests one connection may have outstanding before the server stops reading it.
     public var connectionRequestsInflightMax = 1000
     /// A crash the process-level tests arm (through the environment, never zoo.cfg).

@@ -32,6 +32,7 @@ extension Config {
         case "skipACL": skipACL = try yesNo(value)
         case "peerType": peerType = try oneOf(value, ["participant", "observer"])
         case "paddock.transport": transport = try nonEmpty(value)
+        case "paddock.quorum.transport": quorumTransport = try nonEmpty(value)
         case "paddock.connection.requestsInflightMax": connectionRequestsInflightMax = try positive(value)
         case "standaloneEnabled", "reconfigEnabled", "syncEnabled", "quorumListenOnAllIPs":
             _ = try boolean(value)

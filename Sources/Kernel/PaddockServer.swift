@@ -13,6 +13,9 @@ import Glibc
 public final class PaddockServer: Sendable {
     private let executor = KernelExecutor()
     private let transport: any Transport
+    /// The quorum and election ports' transport: the client port's, unless
+    /// paddock.quorum.transport names another module (its own instance, its own event loop).
+    private let quorumTransport: any Transport
     private let handler: ClientPortHandler
     private let txnLog: TxnLog
     private let directory: DataDirectory
@@ -42,6 +45,7 @@ public final class PaddockServer: Sendable {
             post: { work in executor.post(work) })
         state.restoreSessions(recovered.sessions)
         transport = try modules.transport(logger)
+        quorumTransport = config.quorumTransport == nil ? transport : try modules.quorumTransport(logger)
         if let ensemble = try Ensemble(config: config) {
             guard modules.role.votes != ensemble.me.isObserver else {
                 throw ConfigError(file: "zoo.cfg", line: 0, key: "peerType",
@@ -53,7 +57,7 @@ public final class PaddockServer: Sendable {
             // one, for recovery's "logs without a snapshot" rule.
             if !recovered.hadSnapshot { try state.writeSnapshotNow() }
             state.replication = try Replication.recover(
-                ensemble: ensemble, config: config, directory: directory, recovered: recovered, transport: transport,
+                ensemble: ensemble, config: config, directory: directory, recovered: recovered, transport: quorumTransport,
                 executor: executor, codecsForReading: modules.snapshotCodecsForReading)
             logger.info("server \(ensemble.myId) of an ensemble of \(ensemble.voters.count) voters")
         } else {
@@ -69,7 +73,7 @@ public final class PaddockServer: Sendable {
         if let ensemble = try Ensemble(config: config) {
             let me = ensemble.me
             for (port, number) in [(PeerPortHandler.Port.quorum, me.quorumPort), (.election, me.electionPort)] {
-                try transport.listen(ListenOptions(host: me.host, port: number, frameBytesMax: config.juteMaxBuffer,
+                try quorumTransport.listen(ListenOptions(host: me.host, port: number, frameBytesMax: config.juteMaxBuffer,
                                                    fourLetterWords: [], rawStream: true),
                                      handler: PeerPortHandler(port: port, outboundPeer: nil, executor: executor))
             }
@@ -92,6 +96,7 @@ public final class PaddockServer: Sendable {
 
     public func shutdown() {
         transport.shutdown()
+        if quorumTransport !== transport { quorumTransport.shutdown() }
         executor.stopTimers()
         txnLog.close()
         logger.info("shut down")

@@ -47,6 +47,8 @@ public struct ModuleRegistry: Sendable {
     public func resolve(_ config: Config) throws(ModuleError) -> ResolvedModules {
         ResolvedModules(
             transport: try pick(transports, config.transport, key: "paddock.transport"),
+            quorumTransport: try pick(transports, config.quorumTransport ?? config.transport,
+                                      key: config.quorumTransport == nil ? "paddock.transport" : "paddock.quorum.transport"),
             snapshotCodec: try pick(snapshotCodecs, config.snapshotCompressionMethod, key: "zookeeper.snapshot.compression.method"),
             snapshotCodecsForReading: Array(snapshotCodecs.values),
             authProviders: try Self.alwaysLoadedAuth.compactMap { authProviders[$0] }
@@ -79,6 +81,8 @@ public struct ModuleRegistry: Sendable {
 
 public struct ResolvedModules: Sendable {
     public var transport: ModuleRegistry.TransportFactory
+    /// The transport of the quorum and election ports (the client port's unless configured).
+    public var quorumTransport: ModuleRegistry.TransportFactory
     public var snapshotCodec: any SnapshotCodec
     /// Every registered codec: a data dir may hold snapshots of several formats.
     public var snapshotCodecsForReading: [any SnapshotCodec]

@@ -767,3 +767,12 @@ def test_the_shipped_conf_ensemble_starts_with_one_command_and_replicates(ensemb
         shutil.rmtree(data, ignore_errors=True)
     assert down.returncode == 0, down.stdout + down.stderr
     assert down.stdout.count("stopped") == 3, down.stdout
+
+
+def test_quorum_ports_on_a_transport_of_their_own(make_ensemble):
+    """paddock.quorum.transport gives the quorum and election ports their own
+    transport instance (event loop); replication works the same.  ZooKeeper
+    passes the unknown key on as a system property and ignores it."""
+    ens = make_ensemble(3, **{"paddock.quorum.transport": "libuv"})
+    follower, other = ens.followers()
+    assert_replicated(follower.hosts, other.hosts, "/own-loop", b"replicated")

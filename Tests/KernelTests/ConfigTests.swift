@@ -62,6 +62,19 @@ final class ConfigTests: XCTestCase {
         }
     }
 
+    func testQuorumPortsMayNameTheirOwnTransport() throws {
+        var registry = ModuleRegistry()
+        registry.registerTransport("libuv") { _ in preconditionFailure("resolving creates no transport") }
+        XCTAssertNil(try Config.parse("clientPort=2181").quorumTransport, "the client port's transport by default")
+        let config = try Config.parse("paddock.transport=libuv\npaddock.quorum.transport=carrier-pigeon")
+        XCTAssertEqual(config.quorumTransport, "carrier-pigeon")
+        XCTAssertThrowsError(try registry.resolve(config)) { error in
+            XCTAssertEqual((error as! ModuleError).key, "paddock.quorum.transport")
+            XCTAssertTrue("\(error)".contains("known: libuv"))
+        }
+        XCTAssertNoThrow(try registry.resolve(try Config.parse("paddock.quorum.transport=libuv")))
+    }
+
     func testMinAboveMaxSessionTimeoutIsRefused() {
         XCTAssertThrowsError(try Config.parse("minSessionTimeout=50000\nmaxSessionTimeout=40000"))
     }
