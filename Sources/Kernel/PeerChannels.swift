@@ -75,7 +75,7 @@ struct ElectionConnections {
     private var decoders: [ConnectionID: ElectionStreamDecoder] = [:]
     private var peerOf: [ConnectionID: Int64] = [:]
     private var lastFrame: [Int64: [UInt8]] = [:]
-    private(set) var connecting: Set<Int64> = []
+    private var connecting: Set<Int64> = []
 
     /// Queues a message; returns true when a connection must be opened to deliver it.
     mutating func send(_ payload: [UInt8], to peer: Int64) -> Bool {
@@ -98,11 +98,11 @@ struct ElectionConnections {
             // The peer closes this one and dials back; until then we only listen.
             return
         }
-        adopt(connection, peer: peer, decoder: ElectionStreamDecoder(expectsHandshake: false))
+        adopt(connection, peer: peer, decoder: ElectionStreamDecoder())
     }
 
     mutating func openedInbound(_ connection: any ClientConnection) {
-        decoders[connection.id] = ElectionStreamDecoder(expectsHandshake: true)
+        decoders[connection.id] = ElectionStreamDecoder()
     }
 
     private mutating func adopt(_ connection: any ClientConnection, peer: Int64, decoder: ElectionStreamDecoder) {

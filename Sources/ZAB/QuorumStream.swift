@@ -76,8 +76,8 @@ public struct QuorumStreamDecoder: Sendable {
     }
 }
 
-/// Cuts an election-port byte stream: the initial handshake (on connections the peer opened),
-/// then messages each framed by an int length, as ZooKeeper's QuorumCnxManager sends them.
+/// Cuts an election-port byte stream: the initial handshake (read only on connections the peer
+/// opened), then messages each framed by an int length, as ZooKeeper's QuorumCnxManager sends them.
 public struct ElectionStreamDecoder: Sendable {
     public enum DecodeError: Error, Equatable {
         case lengthInvalid(Int32)
@@ -89,14 +89,11 @@ public struct ElectionStreamDecoder: Sendable {
     public private(set) var handshake: ElectionHandshake?
     private var buffer: [UInt8] = []
 
-    /// `expectsHandshake` is true on accepted connections, false on ones this server opened.
-    public init(expectsHandshake: Bool) {
-        if !expectsHandshake { handshake = ElectionHandshake(serverId: -1, electionAddress: "") }
-    }
+    public init() {}
 
     public mutating func feed(_ bytes: [UInt8]) { buffer.append(contentsOf: bytes) }
 
-    /// Decodes the handshake if it is due; true once it has been read.
+    /// Decodes the handshake; true once it has been read.
     public mutating func readHandshake() throws -> Bool {
         if handshake != nil { return true }
         guard let (decoded, consumed) = try ElectionHandshake.decode(buffer) else { return false }
