@@ -13,6 +13,7 @@ let package = Package(
     dependencies: [
         .package(url: "https://github.com/apple/swift-log.git", from: "1.16.0"),
         .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.0"),
+        .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
     ],
     targets: [
         .target(name: "Jute"),
@@ -37,6 +38,12 @@ let package = Package(
             dependencies: ["ModuleAPI", "CLibuv", .product(name: "Logging", package: "swift-log")],
             path: "Plugins/LibuvTransport"
         ),
+        .target(
+            name: "NIOTransport",
+            dependencies: ["ModuleAPI", .product(name: "NIOCore", package: "swift-nio"),
+                           .product(name: "NIOPosix", package: "swift-nio"), .product(name: "Logging", package: "swift-log")],
+            path: "Plugins/NIOTransport"
+        ),
         .target(name: "DigestAuth", dependencies: ["ModuleAPI"], path: "Plugins/DigestAuth"),
         .target(name: "IPAuth", dependencies: ["ModuleAPI"], path: "Plugins/IPAuth"),
         .target(name: "Observer", dependencies: ["ModuleAPI"], path: "Plugins/Observer"),
@@ -48,7 +55,7 @@ let package = Package(
         .executableTarget(
             name: "paddock",
             dependencies: [
-                "Kernel", "ModuleAPI", "Storage", "DataTree", "Jute", "LibuvTransport", "DigestAuth", "IPAuth", "ExternalAuth", "Observer", "ZlibSnapshot",
+                "Kernel", "ModuleAPI", "Storage", "DataTree", "Jute", "LibuvTransport", "NIOTransport", "DigestAuth", "IPAuth", "ExternalAuth", "Observer", "ZlibSnapshot",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
@@ -64,8 +71,11 @@ let package = Package(
         ),
         .testTarget(
             name: "PluginTests",
-            dependencies: ["DigestAuth", "IPAuth", "LibuvTransport", "ModuleAPI", .product(name: "Logging", package: "swift-log")]
+            dependencies: ["DigestAuth", "IPAuth", "LibuvTransport", "NIOTransport", "ModuleAPI", "TransportConformance",
+                           .product(name: "Logging", package: "swift-log")]
         ),
+        // The shared conformance checks every transport module's tests run.
+        .target(name: "TransportConformance", dependencies: ["ModuleAPI"], path: "Tests/TransportConformance"),
         // The shared conformance checks every snapshot codec's tests run.
         .target(name: "CodecConformance", dependencies: ["ModuleAPI"], path: "Tests/CodecConformance"),
         .testTarget(name: "ZlibSnapshotTests", dependencies: ["ZlibSnapshot", "ModuleAPI", "CodecConformance"]),

@@ -19,3 +19,8 @@ swift test
 
 export PADDOCK_BIN="$PWD/.build/debug/paddock"
 .venv/bin/python -m pytest Tests/Integration -q -p no:cacheprovider "$@"
+# Every Paddock test again with each port on the NIO transport module, then the ensemble modules
+# on clusters whose servers mix transports (PADDOCK_TRANSPORT, Tests/Integration/conftest.py).
+PADDOCK_SERVERS=paddock PADDOCK_TRANSPORT=nio .venv/bin/python -m pytest Tests/Integration -q -p no:cacheprovider "$@"
+PADDOCK_SERVERS=paddock PADDOCK_TRANSPORT=mixed .venv/bin/python -m pytest \
+  Tests/Integration/test_ensemble.py Tests/Integration/test_observers.py -q -p no:cacheprovider "$@"

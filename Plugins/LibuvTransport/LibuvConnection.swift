@@ -23,6 +23,8 @@ final class LibuvConnection: ClientConnection, @unchecked Sendable {
     var admitted = false
     var closing = false
     var reading = false
+    /// Set by setReading(false): complete frames wait in the decoder until reading resumes.
+    var paused = false
 
     init(id: ConnectionID, remoteHost: String, remotePort: Int, handler: any ConnectionHandler,
          transport: LibuvTransport, handle: UnsafeMutablePointer<uv_tcp_t>, decoder: FrameDecoder?) {
@@ -39,5 +41,10 @@ final class LibuvConnection: ClientConnection, @unchecked Sendable {
 
     func send(_ bytes: [UInt8]) { transport.enqueue(.send(self, bytes)) }
     func close() { transport.enqueue(.close(self)) }
-    func setReading(_ enabled: Bool) { transport.enqueue(.reading(self, enabled)) }
+    func setReading(_ enabled: Bool) {
+        // Pausing from a callback takes effect at once, as the kernel asked mid-delivery; resuming
+        // always goes through the loop, so frames are never delivered inside a callback.
+        if !enabled && transport.onLoopThread { return transport.pause(self) }
+        transport.enqueue(.reading(self, enabled))
+    }
 }

@@ -120,7 +120,7 @@ public final class LibuvTransport: Transport, @unchecked Sendable {
         return thread
     }
 
-    private var onLoopThread: Bool {
+    var onLoopThread: Bool {
         shared.withLock { shared in shared.thread.map { pthread_equal($0, pthread_self()) != 0 } ?? false }
     }
 
@@ -240,6 +240,19 @@ public final class LibuvTransport: Transport, @unchecked Sendable {
         connection.reading = uv_read_start(connection.stream, allocateReadBuffer, onRead) == 0
     }
 
+    /// Backpressure: complete frames wait in the decoder, the peer's bytes in the socket.
+    func pause(_ connection: LibuvConnection) {
+        connection.paused = true
+        stopReading(connection)
+    }
+
+    private func resume(_ connection: LibuvConnection) {
+        guard connection.paused, !connection.closing else { return }
+        connection.paused = false
+        if connection.decoder != nil { deliverFrames(connection) }
+        if !connection.paused { startReading(connection) }
+    }
+
     func stopReading(_ connection: LibuvConnection) {
         guard connection.reading else { return }
         uv_read_stop(connection.stream)
@@ -254,12 +267,16 @@ public final class LibuvTransport: Transport, @unchecked Sendable {
             return connection.handler.connection(connection, received: .bytes(Array(bytes)))
         }
         connection.decoder!.append(bytes)
+        deliverFrames(connection)
+    }
+
+    private func deliverFrames(_ connection: LibuvConnection) {
         do {
-            while let message = try connection.decoder!.next() {
+            while !connection.paused, !connection.closing, let message = try connection.decoder!.next() {
                 connection.handler.connection(connection, received: message)
                 if case .fourLetterWord = message {
                     // The kernel answers and closes; nothing after the word is a request.
-                    stopReading(connection)
+                    pause(connection)
                     return
                 }
             }
@@ -285,7 +302,7 @@ public final class LibuvTransport: Transport, @unchecked Sendable {
             case .connect(let options, let handler):
                 startConnect(options, handler)
             case .reading(let connection, let enabled):
-                enabled ? startReading(connection) : stopReading(connection)
+                enabled ? resume(connection) : pause(connection)
             case .stop:
                 stop()
                 return

@@ -79,7 +79,7 @@ public final class PaddockServer: Sendable {
             }
             executor.every(milliseconds: config.tickTime) { $0.step(.tick) }
             executor.post { $0.step(.start) }
-            logger.info("quorum port \(me.host):\(me.quorumPort), election port \(me.host):\(me.electionPort)")
+            logger.info("quorum port \(me.host):\(me.quorumPort), election port \(me.host):\(me.electionPort) (transport \(config.quorumTransport ?? config.transport))")
         }
         executor.every(milliseconds: config.tickTime) { $0.expireSessions() }
         executor.every(milliseconds: config.containerCheckIntervalMs) { $0.removeExpiredContainers() }
@@ -91,7 +91,7 @@ public final class PaddockServer: Sendable {
                 }
             }
         }
-        logger.info("serving clients on \(config.clientPortAddress):\(config.clientPort)")
+        logger.info("serving clients on \(config.clientPortAddress):\(config.clientPort) (transport \(config.transport))")
     }
 
     public func shutdown() {

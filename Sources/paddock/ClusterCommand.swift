@@ -113,7 +113,9 @@ struct ClusterNode {
         try FileManager.default.createDirectory(atPath: config.dataDir, withIntermediateDirectories: true)
         if config.servers.count > 1 { try "\(id)\n".write(toFile: config.dataDir + "/myid", atomically: true, encoding: .utf8) }
         let logPath = config.dataDir + "/server.log"
-        FileManager.default.createFile(atPath: logPath, contents: nil)
+        guard FileManager.default.createFile(atPath: logPath, contents: nil) else {
+            throw ValidationError("cannot create \(logPath)")
+        }
         let log = try FileHandle(forWritingTo: URL(fileURLWithPath: logPath))
         log.seekToEndOfFile()
         let process = Process()

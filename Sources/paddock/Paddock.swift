@@ -4,6 +4,7 @@ import ExternalAuth
 import IPAuth
 import Kernel
 import LibuvTransport
+import NIOTransport
 import Observer
 import ZlibSnapshot
 
@@ -20,6 +21,7 @@ struct Paddock: ParsableCommand {
 func builtInModules() -> ModuleRegistry {
     var registry = ModuleRegistry()
     registry.registerTransport("libuv") { logger in LibuvTransport(logger: logger) }
+    registry.registerTransport("nio") { logger in NIOTransport(logger: logger) }
     registry.registerAuthProvider("digest", aliases: ["org.apache.zookeeper.server.auth.DigestAuthenticationProvider"],
                                   DigestAuthProvider())
     registry.registerAuthProvider("ip", aliases: ["org.apache.zookeeper.server.auth.IPAuthenticationProvider"],

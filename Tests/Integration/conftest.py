@@ -45,6 +45,26 @@ for _k in KINDS:
         raise pytest.UsageError("PADDOCK_SERVERS: unknown server kind %r" % _k)
 
 PADDOCK_BIN = os.environ.get("PADDOCK_BIN", str(REPO / ".build" / "debug" / "paddock"))
+
+# The transport modules Paddock servers run (PADDOCK_TRANSPORT): unset uses the default module
+# (libuv) without naming it; "libuv" or "nio" puts every port on that module; "mixed" gives
+# ensemble server N the Nth (client port, quorum ports) pair of MIXED_TRANSPORTS, cycling, and a
+# standalone server the second pair.
+PADDOCK_TRANSPORT = os.environ.get("PADDOCK_TRANSPORT", "")
+MIXED_TRANSPORTS = [("libuv", "nio"), ("nio", "libuv"), ("nio", "nio"), ("libuv", "libuv")]
+if PADDOCK_TRANSPORT not in ("", "libuv", "nio", "mixed"):
+    raise pytest.UsageError("PADDOCK_TRANSPORT: unknown transport %r" % PADDOCK_TRANSPORT)
+
+
+def paddock_transport_config(server_id=2):
+    """The zoo.cfg keys choosing server `server_id`'s transports under PADDOCK_TRANSPORT."""
+    if not PADDOCK_TRANSPORT:
+        return {}
+    if PADDOCK_TRANSPORT == "mixed":
+        client, quorum = MIXED_TRANSPORTS[(server_id - 1) % len(MIXED_TRANSPORTS)]
+    else:
+        client = quorum = PADDOCK_TRANSPORT
+    return {"paddock.transport": client, "paddock.quorum.transport": quorum}
 ZK_CLASSPATH = os.environ.get("ZOOKEEPER_CLASSPATH", "/etc/zookeeper/conf:/usr/share/java/zookeeper.jar")
 # Optional log binding so ZooKeeper's log is not swallowed by slf4j's NOP
 # logger; used only if Debian's jars are present.
@@ -133,6 +153,8 @@ class Server:
             "extendedTypesEnabled": "true",
             "znode.container.checkIntervalMs": str(CONTAINER_CHECK_INTERVAL_MS),
         }
+        if kind == "paddock":
+            self.config.update(paddock_transport_config())
         for key, value in (config or {}).items():
             if value is None:
                 self.config.pop(key, None)

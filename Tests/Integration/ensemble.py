@@ -219,7 +219,10 @@ class Ensemble:
         jvm_props = ZK_ENSEMBLE_JVM_PROPS if kind == "zookeeper" else ()
         self.nodes = []
         for myid in range(1, total + 1):
-            node_config = dict(config, peerType="observer") if myid > size else config
+            node_config = dict(config, peerType="observer") if myid > size else dict(config)
+            if kind == "paddock":
+                for key, value in conftest.paddock_transport_config(myid).items():
+                    node_config.setdefault(key, value)  # a test's own choice wins
             node = EnsembleNode(kind, myid, self.dir / ("n%d" % myid), client_ports[myid - 1], quorum_ports[myid - 1],
                                 election_ports[myid - 1], node_config, jvm_props)
             node.observer = myid > size
@@ -353,6 +356,12 @@ def kazoo(hosts, timeout=6.0, **kw):
     client = KazooClient(hosts=hosts, timeout=timeout, **kw)
     client.start(timeout=30)
     return client
+
+
+def paddock_cluster(*args):
+    """Runs `paddock cluster <args>` from the repository root (the shipped conf/ folders)."""
+    return subprocess.run([conftest.PADDOCK_BIN, "cluster", *args], cwd=str(conftest.REPO), capture_output=True,
+                          text=True, timeout=120)
 
 
 def assert_replicated(writer_hosts, reader_hosts, path, data):

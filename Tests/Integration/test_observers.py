@@ -5,15 +5,13 @@ toward no quorum.  Every test runs against each kind in PADDOCK_SERVERS with
 Apache ZooKeeper 3.8 is the oracle."""
 
 import shutil
-import subprocess
 
 import pytest
 from kazoo.exceptions import ConnectionLoss, OperationTimeoutError, SessionExpiredError
 from kazoo.handlers.threading import KazooTimeoutError
 
-import conftest
 from conftest import REPO
-from ensemble import assert_replicated, ensemble_kind, kazoo, make_ensemble  # noqa: F401  (fixtures are used by name)
+from ensemble import assert_replicated, ensemble_kind, kazoo, make_ensemble, paddock_cluster  # noqa: F401  (fixtures are used by name)
 from processes import close_kazoo, wait_until
 from test_ensemble import converged_tree, exists_on
 
@@ -121,10 +119,7 @@ def test_paddock_cluster_runs_the_shipped_observer_folder(ensemble_kind):
     data = REPO / "data" / "observers"
     if data.exists():
         pytest.skip("%s exists: a cluster of the repository may be running" % data)
-
-    def cluster(*args):
-        return subprocess.run([conftest.PADDOCK_BIN, "cluster", *args], cwd=str(REPO), capture_output=True, text=True,
-                              timeout=120)
+    cluster = paddock_cluster
     try:
         up = cluster("up", "conf/observers")
         assert up.returncode == 0, up.stdout + up.stderr
