@@ -33,13 +33,14 @@ def free_port():
         return s.getsockname()[1]
 
 
-def start_server(kind, binary, workdir):
+def start_server(kind, binary, workdir, extra_config=""):
     port = free_port()
     cfg = os.path.join(workdir, "zoo.cfg")
     with open(cfg, "w") as f:
         f.write(f"tickTime=2000\ndataDir={workdir}/data\nclientPort={port}\nclientPortAddress=127.0.0.1\n"
-                "maxClientCnxns=0\nadmin.enableServer=false\n4lw.commands.whitelist=*\n")
-    log = open(os.path.join(workdir, "server.log"), "w")
+                "maxClientCnxns=0\nadmin.enableServer=false\n4lw.commands.whitelist=*\n" + extra_config)
+    log_path = os.path.join(workdir, "server.log")
+    log = open(log_path, "w")
     if kind == "paddock":
         cmd = [binary, "server", "--config", cfg]
     else:
@@ -47,6 +48,8 @@ def start_server(kind, binary, workdir):
     proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, cwd=workdir)
     deadline = time.time() + 30
     while time.time() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(f"{kind} exited with status {proc.returncode} at start-up:\n{open(log_path).read()[-2000:]}")
         try:
             with socket.create_connection(("127.0.0.1", port), timeout=1) as s:
                 # ZooKeeper answers ruok before its database is loaded; srvr says when it serves.
@@ -112,7 +115,7 @@ def fsync_rate(directory, seconds=3):
 
 def main():
     parser = argparse.ArgumentParser()
-    parser.add_argument("--paddock", required=True)
+    parser.add_argument("--paddock", required=True, type=os.path.abspath)  # servers run in their own dirs
     parser.add_argument("--sessions", type=int, nargs="+", default=[1, 8, 64])
     parser.add_argument("--seconds", type=float, default=5)
     parser.add_argument("--runs", type=int, default=3)

@@ -175,7 +175,7 @@ def failover_seconds(kind, binary, workdir):
 
 def main():
     parser = argparse.ArgumentParser()
-    parser.add_argument("--paddock", required=True)
+    parser.add_argument("--paddock", required=True, type=os.path.abspath)  # servers run in their own dirs
     parser.add_argument("--runs", type=int, default=5)
     parser.add_argument("--sessions", type=int, default=24)
     parser.add_argument("--seconds", type=float, default=5)

@@ -56,7 +56,7 @@ def read_rate(ports, sessions, seconds):
 
 def main():
     parser = argparse.ArgumentParser()
-    parser.add_argument("--paddock", required=True)
+    parser.add_argument("--paddock", required=True, type=os.path.abspath)  # servers run in their own dirs
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--sessions", type=int, default=24)
     parser.add_argument("--seconds", type=float, default=5)

@@ -102,7 +102,7 @@ def snapshot_bytes(workdir):
 
 def main():
     parser = argparse.ArgumentParser()
-    parser.add_argument("--paddock", required=True)
+    parser.add_argument("--paddock", required=True, type=os.path.abspath)  # servers run in their own dirs
     parser.add_argument("--nodes", type=int, default=1_000_000)
     parser.add_argument("--restarts", type=int, default=3)
     args = parser.parse_args()
