@@ -9,6 +9,8 @@ let package = Package(
         .executable(name: "paddock", targets: ["paddock"]),
         // The example out-of-tree auth plugin (see Plugins/AuthPluginABI), built as a shared library.
         .library(name: "paddock-token-auth", type: .dynamic, targets: ["TokenAuthExample"]),
+        // The async/await client library for Paddock and any ZooKeeper 3.8 server.
+        .library(name: "PaddockClient", targets: ["PaddockClient"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-log.git", from: "1.16.0"),
@@ -20,6 +22,10 @@ let package = Package(
         .target(name: "DataTree", dependencies: ["Jute"]),
         .target(name: "ZAB", dependencies: ["Jute"]),
         .target(name: "ModuleAPI", dependencies: ["Jute"]),
+        .target(
+            name: "PaddockClient",
+            dependencies: ["Jute", .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOPosix", package: "swift-nio")]
+        ),
         .target(
             name: "Storage",
             dependencies: ["Jute", "DataTree", "ModuleAPI", .product(name: "Logging", package: "swift-log")]
@@ -63,6 +69,8 @@ let package = Package(
         .testTarget(name: "JuteTests", dependencies: ["Jute"], resources: [.copy("Vectors")]),
         .testTarget(name: "DataTreeTests", dependencies: ["DataTree", "Jute"]),
         .testTarget(name: "ZABTests", dependencies: ["ZAB"]),
+        // Against live servers: the `paddock` built beside it and Apache ZooKeeper 3.8.
+        .testTarget(name: "PaddockClientTests", dependencies: ["PaddockClient"]),
         .testTarget(name: "KernelTests", dependencies: ["Kernel", "ModuleAPI", "Jute", "DataTree"]),
         .testTarget(
             name: "StorageTests",
