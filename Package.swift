@@ -61,7 +61,7 @@ let package = Package(
         .executableTarget(
             name: "paddock",
             dependencies: [
-                "Kernel", "ModuleAPI", "Storage", "DataTree", "Jute", "LibuvTransport", "NIOTransport", "DigestAuth", "IPAuth", "ExternalAuth", "Observer", "ZlibSnapshot",
+                "Kernel", "ModuleAPI", "Storage", "DataTree", "Jute", "PaddockClient", "LibuvTransport", "NIOTransport", "DigestAuth", "IPAuth", "ExternalAuth", "Observer", "ZlibSnapshot",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
@@ -71,6 +71,7 @@ let package = Package(
         .testTarget(name: "ZABTests", dependencies: ["ZAB"]),
         // Against live servers: the `paddock` built beside it and Apache ZooKeeper 3.8.
         .testTarget(name: "PaddockClientTests", dependencies: ["PaddockClient"]),
+        .testTarget(name: "PaddockCommandTests", dependencies: ["paddock"]),
         .testTarget(name: "KernelTests", dependencies: ["Kernel", "ModuleAPI", "Jute", "DataTree"]),
         .testTarget(
             name: "StorageTests",
