@@ -64,6 +64,7 @@ final class ClientCore: @unchecked Sendable {
     private var lastSent = NIODeadline.now()
     private var ticker: RepeatedTask?
     private var started = false
+    private var cutOff = false
     private var firstConnect: [CheckedContinuation<Void, any Error>] = []
     private var closeWaiters: [CheckedContinuation<Void, Never>] = []
 
@@ -191,7 +192,21 @@ final class ClientCore: @unchecked Sendable {
         channel.writeAndFlush(buffer, promise: nil)
     }
 
+    /// Cuts the client off from every server (the connection drops, no reconnect) until called
+    /// with false: what a partition does to a client. For tests of session expiry.
+    func setCutOff(_ cutOff: Bool) {
+        loop.execute {
+            self.cutOff = cutOff
+            if cutOff {
+                self.dropConnection()
+            } else if self.state == .connecting && self.channel == nil {
+                self.connectNext()
+            }
+        }
+    }
+
     private func connectNext() {
+        guard !cutOff else { return }
         let servers = options.connectString.servers
         let server = servers[serverIndex % servers.count]
         serverIndex += 1

@@ -33,8 +33,8 @@ final class EventLog<Element: Sendable>: Sendable {
     }
 
     /// Waits for the stream's `count`th element.
-    func element(_ count: Int) async -> Element? {
-        let events = await wait { events, finished in events.count >= count || finished }
+    func element(_ count: Int, within limit: Duration = .seconds(10)) async -> Element? {
+        let events = await wait(within: limit) { events, finished in events.count >= count || finished }
         return events.count >= count ? events[count - 1] : nil
     }
 }
