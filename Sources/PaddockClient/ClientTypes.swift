@@ -118,9 +118,10 @@ public enum OpResult: Sendable, Equatable {
 
 /// Node data with its Stat.
 public struct NodeData: Sendable, Equatable {
-    public var data: [UInt8]
+    /// nil when the node was created with null data (zkCli's `create /a` without a value).
+    public var data: [UInt8]?
     public var stat: Stat
-    public init(data: [UInt8], stat: Stat) {
+    public init(data: [UInt8]?, stat: Stat) {
         self.data = data
         self.stat = stat
     }

@@ -71,24 +71,34 @@ extension Substring {
 }
 
 /// ZooKeeper's client-side path checks (PathUtils.validatePath), so a bad path fails before it
-/// is sent, with the reason ZooKeeper gives.
+/// is sent, with ZooKeeper's message (positions count UTF-16 units, as Java's do).
 enum PathRules {
     static func validate(_ path: String, sequential: Bool = false) throws(ClientError) {
-        guard !path.isEmpty else { throw .badArguments("Path length must be > 0") }
-        guard path.first == "/" else { throw .badArguments("Path must start with / character") }
-        if path.count == 1 { return }
-        if path.last == "/" && !sequential { throw .badArguments("Path must not end with / character") }
-        let parts = path.split(separator: "/", omittingEmptySubsequences: false).dropFirst()
-        for (index, part) in parts.enumerated() {
-            if part.isEmpty && !(sequential && index == parts.count - 1) {
-                throw .badArguments("empty node name specified @\(path)")
+        // A sequential create's path gets a number appended, so it may end in "/".
+        let checked = sequential ? path + "1" : path
+        guard !checked.isEmpty else { throw .badArguments("Path length must be > 0") }
+        guard checked.first == "/" else { throw .badArguments("Path must start with / character") }
+        let units = Array(checked.utf16)
+        if units.count == 1 { return }
+        guard units.last != 0x2f else { throw .badArguments("Path must not end with / character") }
+        let slash: UInt16 = 0x2f, dot: UInt16 = 0x2e  // "/" and "."
+        for index in 1..<units.count {
+            let unit = units[index], last = units[index - 1]
+            let endsSegment = index + 1 == units.count || units[index + 1] == slash
+            var reason: String?
+            if unit == 0 {
+                reason = "null character not allowed @\(index)"
+            } else if unit == slash && last == slash {
+                reason = "empty node name specified @\(index)"
+            } else if unit == dot && last == dot && index >= 2 && units[index - 2] == slash && endsSegment {
+                reason = "relative paths not allowed @\(index)"
+            } else if unit == dot && last == slash && endsSegment {
+                reason = "relative paths not allowed @\(index)"
+            } else if (0x1...0x1f).contains(unit) || (0x7f...0x9f).contains(unit) || (0xd800...0xf8ff).contains(unit)
+                        || (0xfff0...0xffff).contains(unit) {
+                reason = "invalid character @\(index)"
             }
-            if part == "." || part == ".." { throw .badArguments("relative paths not allowed @\(path)") }
-        }
-        for scalar in path.unicodeScalars where scalar.value == 0 || (0x1 ... 0x1f).contains(scalar.value)
-            || (0x7f ... 0x9f).contains(scalar.value) || (0xd800 ... 0xf8ff).contains(scalar.value)
-            || (0xfff0 ... 0xffff).contains(scalar.value) {
-            throw .badArguments("invalid character @\(path)")
+            if let reason { throw .badArguments("Invalid path string \"\(checked)\" caused by \(reason)") }
         }
     }
 }

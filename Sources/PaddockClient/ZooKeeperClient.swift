@@ -64,8 +64,9 @@ public final class ZooKeeperClient: Sendable {
     // MARK: Nodes
 
     /// Creates a node; returns its path (with the sequence number for a sequential mode) and Stat.
+    /// nil data is stored as null, as ZooKeeper does.
     @discardableResult
-    public func create(_ path: String, data: [UInt8] = [], acl: [ACL] = ACL.openUnsafe, mode: CreateMode = .persistent,
+    public func create(_ path: String, data: [UInt8]? = [], acl: [ACL] = ACL.openUnsafe, mode: CreateMode = .persistent,
                        ttl: Int64? = nil) async throws -> (path: String, stat: Stat) {
         try PathRules.validate(path, sequential: mode.isSequential)
         let opCode: OpCode = mode.isTTL ? .createTTL : mode.isContainer ? .createContainer : .create2
@@ -118,7 +119,7 @@ public final class ZooKeeperClient: Sendable {
         let response: GetDataResponse = try await call(.getData, path: path, watch: sink.map { ($0, .data) }) {
             request.write(to: &$0)
         }
-        return NodeData(data: response.data ?? [], stat: response.stat)
+        return NodeData(data: response.data, stat: response.stat)
     }
 
     /// Sets the data if the version matches (-1 matches any); returns the new Stat.

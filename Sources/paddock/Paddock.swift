@@ -13,7 +13,7 @@ struct Paddock: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "paddock",
         abstract: "A ZooKeeper-compatible coordination service.",
-        subcommands: [ServerCommand.self, ClusterCommand.self, BenchCommand.self, PurgeCommand.self, SnapshotCommand.self, LogCommand.self],
+        subcommands: [ServerCommand.self, ClusterCommand.self, CliCommand.self, BenchCommand.self, PurgeCommand.self, SnapshotCommand.self, LogCommand.self],
         defaultSubcommand: ServerCommand.self)
 }
 

@@ -99,7 +99,7 @@ public struct DistributedCounter: Sendable {
 
     public func value() async throws -> Int64 {
         do {
-            return Int64(String(decoding: try await client.getData(path).data, as: UTF8.self)) ?? 0
+            return Int64(String(decoding: try await client.getData(path).data ?? [], as: UTF8.self)) ?? 0
         } catch let error as ClientError where error.code == .noNode {
             return 0
         }
@@ -111,7 +111,7 @@ public struct DistributedCounter: Sendable {
         while true {
             do {
                 let node = try await client.getData(path)
-                let next = (Int64(String(decoding: node.data, as: UTF8.self)) ?? 0) + delta
+                let next = (Int64(String(decoding: node.data ?? [], as: UTF8.self)) ?? 0) + delta
                 try await client.setData(path, Array(String(next).utf8), version: node.stat.version)
                 return next
             } catch let error as ClientError where error.code == .badVersion {
@@ -171,7 +171,7 @@ public struct DistributedQueue: Sendable {
             do {
                 let node = try await client.getData(path + "/" + name)
                 try await client.delete(path + "/" + name, version: node.stat.version)
-                return node.data
+                return node.data ?? []
             } catch let error as ClientError where error.code == .noNode {
                 continue  // another taker won this one
             }

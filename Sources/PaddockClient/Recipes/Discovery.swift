@@ -64,7 +64,7 @@ public struct ServiceRegistry: Sendable {
         var instances: [String: [UInt8]] = [:]
         for child in children {
             // An instance may leave between the listing and the read.
-            if let node = try? await client.getData(directory + "/" + child) { instances[child] = node.data }
+            if let node = try? await client.getData(directory + "/" + child) { instances[child] = node.data ?? [] }
         }
         return (instances, childWatch)
     }
