@@ -56,12 +56,14 @@ let package = Package(
         .target(name: "AuthPluginABI", path: "Plugins/AuthPluginABI"),
         .target(name: "ExternalAuth", dependencies: ["ModuleAPI", "AuthPluginABI"], path: "Plugins/ExternalAuth"),
         .target(name: "TokenAuthExample", dependencies: ["AuthPluginABI"], path: "Plugins/TokenAuthExample"),
+        .systemLibrary(
+            name: "CEditline", path: "Sources/CEditline", pkgConfig: "libedit", providers: [.apt(["libedit-dev"])]),
         .systemLibrary(name: "CZlib", path: "Plugins/CZlib", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"])]),
         .target(name: "ZlibSnapshot", dependencies: ["ModuleAPI", "CZlib"], path: "Plugins/ZlibSnapshot"),
         .executableTarget(
             name: "paddock",
             dependencies: [
-                "Kernel", "ModuleAPI", "Storage", "DataTree", "Jute", "PaddockClient", "LibuvTransport", "NIOTransport", "DigestAuth", "IPAuth", "ExternalAuth", "Observer", "ZlibSnapshot",
+                "Kernel", "ModuleAPI", "Storage", "DataTree", "Jute", "PaddockClient", "CEditline", "LibuvTransport", "NIOTransport", "DigestAuth", "IPAuth", "ExternalAuth", "Observer", "ZlibSnapshot",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]

@@ -3,7 +3,7 @@
 # apt only for packages that are missing.
 set -euo pipefail
 need=()
-for pkg in libuv1-dev zlib1g-dev pkg-config "$@"; do
+for pkg in libuv1-dev zlib1g-dev libedit-dev pkg-config "$@"; do
   dpkg -s "$pkg" >/dev/null 2>&1 || need+=("$pkg")
 done
 if [ ${#need[@]} -gt 0 ]; then

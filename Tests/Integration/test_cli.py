@@ -5,6 +5,7 @@ and exit status for each one-shot command, on each server kind."""
 import os
 import re
 import subprocess
+import time
 
 import pytest
 
@@ -103,3 +104,51 @@ def snapshot(zk):
     if zk.exists("/cli"):
         walk("/cli")
     return nodes
+
+
+def test_interactive_shell_edits_lines_and_recalls_history(server, zk):
+    """On a terminal: the prompt, a command, then the up arrow recalls it (libedit's history)
+    and ^A + text edits it before Enter; `history` lists what ran; `quit` ends the shell."""
+    import pty
+    import select
+
+    leader, follower = pty.openpty()
+    proc = subprocess.Popen([conftest.PADDOCK_BIN, "cli", "-server", server.hosts],
+                            stdin=follower, stdout=follower, stderr=follower, close_fds=True)
+    os.close(follower)
+    seen = bytearray()
+    cursor = [0]
+
+    def expect(text, timeout=15.0):
+        """Waits for text in what the shell wrote since the last match."""
+        deadline = time.monotonic() + timeout
+        while seen.find(text.encode(), cursor[0]) < 0:
+            remaining = deadline - time.monotonic()
+            assert remaining > 0, "no %r in %r" % (text, bytes(seen[cursor[0]:]))
+            if select.select([leader], [], [], remaining)[0]:
+                seen.extend(os.read(leader, 4096))
+        cursor[0] = seen.find(text.encode(), cursor[0]) + len(text)
+
+    try:
+        expect("(CONNECTED) 0] ")
+        os.write(leader, b"create /interactive first\r")
+        expect("Created /interactive")
+        expect("(CONNECTED) 1] ")
+        os.write(leader, b"\x1b[A\r")  # up arrow: the same create again
+        expect("Node already exists: /interactive")
+        expect("(CONNECTED) 2] ")  # the editor reads keys only once its prompt is up
+        # Up arrow, ^A, delete "create " (7 x ^D), type "get ", ^E, rub out " first" (6 x DEL).
+        os.write(leader, b"\x1b[A\x01" + b"\x04" * 7 + b"get \x05" + b"\x7f" * 6 + b"\r")
+        expect("\nfirst\r\n")  # get's output line, not the echo of the edited line
+        expect("(CONNECTED) 3] ")
+        os.write(leader, b"history\r")
+        expect("2 - get /interactive")
+        expect("(CONNECTED) 4] ")
+        os.write(leader, b"quit\r")
+        assert proc.wait(timeout=15) == 0
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+        os.close(leader)
+    assert zk.get("/interactive")[0] == b"first"
+    zk.delete("/interactive")

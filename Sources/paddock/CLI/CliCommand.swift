@@ -1,4 +1,5 @@
 import ArgumentParser
+import CEditline
 import Dispatch
 import Glibc
 import PaddockClient
@@ -43,8 +44,7 @@ struct CliCommand: ParsableCommand {
         }
         while true {
             let state = shell.client == nil ? "CLOSED" : "CONNECTED"
-            printPrompt("[zk: \(shell.hosts)(\(state)) \(shell.history.count)] ")
-            guard let line = readLine() else { break }
+            guard let line = readEditedLine(prompt: "[zk: \(shell.hosts)(\(state)) \(shell.history.count)] ") else { break }
             var words = split(line)
             // zkCli's `redo n` runs history line n again.
             if words.first == "redo", words.count == 2, let number = Int(words[1]), shell.history.indices.contains(number) {
@@ -97,7 +97,17 @@ private func printErr(_ text: String) {
     _ = line.withUnsafeBytes { write(STDERR_FILENO, $0.baseAddress, $0.count) }
 }
 
-private func printPrompt(_ text: String) {
-    print(text, terminator: "")
-    fflush(nil)
+/// A line from the terminal with libedit's editing (arrows, ^A/^E, ^R search) and history;
+/// nil at end of input. From a pipe it reads plain lines.
+private func readEditedLine(prompt: String) -> String? {
+    guard isatty(STDIN_FILENO) != 0 else {
+        print(prompt, terminator: "")
+        fflush(nil)
+        return Swift.readLine()
+    }
+    guard let raw = readline(prompt) else { return nil }
+    defer { free(raw) }
+    let line = String(cString: raw)
+    if line.contains(where: { $0 != " " && $0 != "\t" }) { add_history(raw) }
+    return line
 }
