@@ -106,12 +106,12 @@ struct BenchCommand: ParsableCommand {
                        until end: ContinuousClock.Instant) async throws -> LatencyHistogram {
         let clock = ContinuousClock()
         var histogram = LatencyHistogram()
-        var generator = SplitMix(seed: UInt64(worker))
+        var generator = SystemRandomNumberGenerator()
         var sequence = 0
         while true {
             let began = clock.now
             guard began < end else { return histogram }
-            let slot = Int(generator.next() % UInt64(keys))
+            let slot = Int.random(in: 0..<keys, using: &generator)
             switch op {
             case .get: _ = try await zk.getData(key(slot))
             case .set: try await zk.setData(key(slot), value)
@@ -121,7 +121,7 @@ struct BenchCommand: ParsableCommand {
                 try await zk.create(path, data: value)
                 try await zk.delete(path)
             case .mixed:
-                if Int(generator.next() % 100) < readPercent {
+                if Int.random(in: 0..<100, using: &generator) < readPercent {
                     _ = try await zk.getData(key(slot))
                 } else {
                     try await zk.setData(key(slot), value)
@@ -143,17 +143,4 @@ struct BenchCommand: ParsableCommand {
 private final class Outcome: @unchecked Sendable {
     var report: String?
     var error: (any Error)?
-}
-
-/// A small seeded generator, so every worker's key sequence is reproducible.
-struct SplitMix {
-    private var state: UInt64
-    init(seed: UInt64) { state = seed &+ 0x9E37_79B9_7F4A_7C15 }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
 }
