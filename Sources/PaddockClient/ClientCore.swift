@@ -65,6 +65,7 @@ final class ClientCore: @unchecked Sendable {
     private var ticker: RepeatedTask?
     private var started = false
     private var cutOff = false
+    private var flushScheduled = false
     private var firstConnect: [CheckedContinuation<Void, any Error>] = []
     private var closeWaiters: [CheckedContinuation<Void, Never>] = []
 
@@ -189,7 +190,14 @@ final class ClientCore: @unchecked Sendable {
         lastSent = .now()
         var buffer = channel.allocator.buffer(capacity: frame.count)
         buffer.writeBytes(frame)
-        channel.writeAndFlush(buffer, promise: nil)
+        channel.write(buffer, promise: nil)
+        // One flush (one syscall) for every request submitted in this turn of the loop.
+        guard !flushScheduled else { return }
+        flushScheduled = true
+        loop.execute {
+            self.flushScheduled = false
+            self.channel?.flush()
+        }
     }
 
     /// Cuts the client off from every server (the connection drops, no reconnect) until called
