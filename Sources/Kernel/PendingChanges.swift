@@ -20,6 +20,10 @@ struct NodeRecord {
 /// Records of prepared but uncommitted changes, newest per path.
 struct PendingChanges {
     private var byPath: [String: (zxid: Int64, record: NodeRecord)] = [:]
+    /// Every change in zxid order (zxids only grow), so a commit forgets what it made durable
+    /// without scanning the rest: a scan per commit was 18% of a set-heavy load's instructions.
+    private var order: [(zxid: Int64, path: String)] = []
+    private var orderStart = 0
 
     var isEmpty: Bool { byPath.isEmpty }
 
@@ -32,14 +36,27 @@ struct PendingChanges {
     }
 
     mutating func set(_ path: String, _ record: NodeRecord, zxid: Int64) {
+        assert(order.last.map { $0.zxid <= zxid } ?? true, "changes are prepared in zxid order")
         byPath[path] = (zxid, record)
+        order.append((zxid, path))
     }
 
     /// Drops the changes of a multi that failed to prepare.
     mutating func rollBack(to snapshot: PendingChanges) { self = snapshot }
 
-    /// Forgets changes the tree now holds.
+    /// Forgets changes the tree now holds (a path changed again later keeps its newer record).
     mutating func committed(through zxid: Int64) {
-        byPath = byPath.filter { $0.value.zxid > zxid }
+        while orderStart < order.count, order[orderStart].zxid <= zxid {
+            let (committed, path) = order[orderStart]
+            orderStart += 1
+            if byPath[path]?.zxid == committed { byPath[path] = nil }
+        }
+        if orderStart == order.count {
+            order.removeAll(keepingCapacity: true)
+            orderStart = 0
+        } else if orderStart > 1024 && orderStart * 2 > order.count {
+            order.removeFirst(orderStart)
+            orderStart = 0
+        }
     }
 }

@@ -95,17 +95,19 @@ extension KernelState {
     /// forwarded one on the leader): the txn it becomes, numbered with the next zxid.
     func prepareWrite(_ op: OpCode, cxid: Int32, session: Session, _ reader: inout JuteReader) -> (TxnHeader, Txn) {
         let zxid = numbering.next()
-        var preparer = Preparer(tree: tree, pending: pending, extendedTypesEnabled: config.extendedTypesEnabled,
+        var preparer = Preparer(tree: tree, pending: PendingChanges(), extendedTypesEnabled: config.extendedTypesEnabled,
                                  acl: aclPolicy, zxid: zxid)
+        // The preparer borrows the one copy of the pending changes (a second reference would make
+        // each write copy the whole dictionary) and hands it back however preparing ends: a
+        // failed op has changed nothing, a failed multi has rolled its changes back.
+        swap(&pending, &preparer.pending)
+        defer { swap(&pending, &preparer.pending) }
         var header = TxnHeader(clientId: session.id, cxid: cxid, zxid: zxid, time: clock.wallMs(), type: op.rawValue)
         do {
             if op == .multi {
-                let subs = try preparer.prepareMulti(&reader, session: session)
-                pending = preparer.pending
-                return (header, .multi(subs))
+                return (header, .multi(try preparer.prepareMulti(&reader, session: session)))
             }
             let sub = try preparer.prepare(op, &reader, session: session)
-            pending = preparer.pending
             header.type = sub.type
             return (header, sub.txn)
         } catch {
