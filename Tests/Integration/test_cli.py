@@ -111,6 +111,7 @@ def test_interactive_shell_edits_lines_and_recalls_history(server, zk):
     and ^A + text edits it before Enter; `history` lists what ran; `quit` ends the shell."""
     import pty
     import select
+    import termios
 
     leader, follower = pty.openpty()
     proc = subprocess.Popen([conftest.PADDOCK_BIN, "cli", "-server", server.hosts],
@@ -129,21 +130,30 @@ def test_interactive_shell_edits_lines_and_recalls_history(server, zk):
                 seen.extend(os.read(leader, 4096))
         cursor[0] = seen.find(text.encode(), cursor[0]) + len(text)
 
+    def editor_ready(prompt):
+        """The prompt is out and libedit has put the terminal in raw mode (it prints the prompt
+        first): keys sent earlier would be cooked by the line discipline instead."""
+        expect(prompt)
+        deadline = time.monotonic() + 15
+        while termios.tcgetattr(leader)[3] & termios.ICANON:
+            assert time.monotonic() < deadline, "the terminal never left canonical mode"
+            time.sleep(0.01)
+
     try:
-        expect("(CONNECTED) 0] ")
+        editor_ready("(CONNECTED) 0] ")
         os.write(leader, b"create /interactive first\r")
         expect("Created /interactive")
-        expect("(CONNECTED) 1] ")
+        editor_ready("(CONNECTED) 1] ")
         os.write(leader, b"\x1b[A\r")  # up arrow: the same create again
         expect("Node already exists: /interactive")
-        expect("(CONNECTED) 2] ")  # the editor reads keys only once its prompt is up
+        editor_ready("(CONNECTED) 2] ")
         # Up arrow, ^A, delete "create " (7 x ^D), type "get ", ^E, rub out " first" (6 x DEL).
         os.write(leader, b"\x1b[A\x01" + b"\x04" * 7 + b"get \x05" + b"\x7f" * 6 + b"\r")
         expect("\nfirst\r\n")  # get's output line, not the echo of the edited line
-        expect("(CONNECTED) 3] ")
+        editor_ready("(CONNECTED) 3] ")
         os.write(leader, b"history\r")
         expect("2 - get /interactive")
-        expect("(CONNECTED) 4] ")
+        editor_ready("(CONNECTED) 4] ")
         os.write(leader, b"quit\r")
         assert proc.wait(timeout=15) == 0
     finally:
