@@ -257,8 +257,11 @@ def run_round(args, root, ports, deployment, size, kind, round_, loads):
     try:
         for op, extra in LOADS:
             for clients, inflight in SHAPES:
+                before = cpu_ticks()
                 summary = bench(args, servers.hosts, op, clients, inflight, extra)
-                # Kept with each sample: other work on the machine shows up as noise in the figures.
+                # Kept with each sample, as a sign of noise: CPU time the hypervisor gave to other
+                # guests, and the load average (which also counts this run's threads in fsync).
+                summary["steal"] = steal_share(before, cpu_ticks())
                 summary["load"] = os.getloadavg()[0]
                 loads.setdefault((deployment, op, clients, inflight), {k: [] for k in KINDS})[kind].append(summary)
                 log(f"{deployment:10} {kind:9} {op:13} {clients}x{inflight:<3} {summary['ops_per_s']:>9.0f} ops/s "
@@ -266,6 +269,18 @@ def run_round(args, root, ports, deployment, size, kind, round_, loads):
     finally:
         servers.stop()
         shutil.rmtree(workdir, ignore_errors=True)
+
+
+def cpu_ticks():
+    """The machine's CPU time so far, per state, from the first line of /proc/stat."""
+    with open("/proc/stat") as f:
+        return [int(field) for field in f.readline().split()[1:]]
+
+
+def steal_share(before, after):
+    # Fields: user nice system idle iowait irq softirq steal guest guest_nice; guests are in user.
+    spent = [b - a for a, b in zip(before, after)][:8]
+    return spent[7] / max(1, sum(spent))
 
 
 def bench(args, hosts, op, clients, inflight, extra):
@@ -415,14 +430,14 @@ def render(args, machine, loads, extras, failures):
         lines.append("")
 
     if loads or extras:
-        lines += ["## Every sample", "", "Values by round, in run order; latencies in µs; load is the machine's 1-minute "
-                  "load average after the sample.", "",
+        lines += ["## Every sample", "", "Values by round, in run order; latencies in µs; steal is the share of CPU time the "
+                  "hypervisor gave elsewhere during the sample, load the 1-minute load average after it.", "",
                   "| Measure | Server | Samples |", "|---|---|---|"]
         for key in load_keys(loads):
             deployment, op, clients, inflight = key
             for kind in KINDS:
                 samples = " · ".join(f"{s['ops_per_s']:,.0f} ops/s p50 {s['p50_us']:,.0f} p99 {s['p99_us']:,.0f} "
-                                     f"p99.9 {s['p999_us']:,.0f} max {s['max_us']:,.0f} (load {s['load']:.1f})"
+                                     f"p99.9 {s['p999_us']:,.0f} max {s['max_us']:,.0f} (steal {s['steal']:.0%}, load {s['load']:.1f})"
                                      for s in loads[key][kind])
                 lines.append(f"| {deployment} {op} {clients}×{inflight} | {kind} | {samples or '—'} |")
         for key, label, unit, *_ in EXTRAS:
