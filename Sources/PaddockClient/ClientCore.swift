@@ -25,15 +25,11 @@ final class ClientCore: @unchecked Sendable {
 
     private struct Pending {
         var xid: Int32
-        var frame: [UInt8]
-        var watch: (WatchRegistry.Sink, PendingWatch)?
+        let frame: [UInt8]
+        /// The watch the request asks for, registered once its reply arrives (ZooKeeper's
+        /// WatchRegistration).
+        var watch: (WatchRegistry.Sink, WatchRegistry.Kind)?
         var reply: (Result<Reply, any Error>) -> Void
-    }
-
-    /// How a watch asked for by a read is registered once its reply arrives (ZooKeeper's
-    /// WatchRegistration): an exists on a missing node watches for its creation.
-    enum PendingWatch {
-        case data, exist, child, persistent, persistentRecursive
     }
 
     enum State: Equatable {
@@ -101,7 +97,7 @@ final class ClientCore: @unchecked Sendable {
     }
 
     /// Sends a request frame (length, xid placeholder, type, body) and waits for its reply.
-    func call(_ frame: [UInt8], watch: (WatchRegistry.Sink, PendingWatch)? = nil) async throws -> Reply {
+    func call(_ frame: [UInt8], watch: (WatchRegistry.Sink, WatchRegistry.Kind)? = nil) async throws -> Reply {
         try await withCheckedThrowingContinuation { continuation in
             loop.execute {
                 self.submit(Pending(xid: 0, frame: frame, watch: watch, reply: { continuation.resume(with: $0) }))
@@ -116,18 +112,8 @@ final class ClientCore: @unchecked Sendable {
         }
     }
 
-    func addWatch(_ sink: WatchRegistry.Sink, kind: WatchRegistry.Kind, path: String) {
-        loop.execute { self.watches.add(sink, kind: kind, path: path) }
-    }
-
     func removeLocalWatches(path: String, kinds: [WatchRegistry.Kind], event: @escaping @Sendable (WatchRegistry.Kind) -> EventType) {
         loop.execute { self.watches.remove(path: path, kinds: kinds, event: event) }
-    }
-
-    func registeredWatchPaths(_ kind: WatchRegistry.Kind) async -> [String] {
-        await withCheckedContinuation { continuation in
-            loop.execute { continuation.resume(returning: self.watches.paths(kind)) }
-        }
     }
 
     /// Ends the session: closeSession if connected, then the connection. Returns once closed;
@@ -180,16 +166,18 @@ final class ClientCore: @unchecked Sendable {
         var pending = pending
         pending.xid = nextXid
         nextXid = nextXid == Int32.max ? 1 : nextXid + 1
-        pending.frame.withUnsafeMutableBytes { $0.storeBytes(of: pending.xid.bigEndian, toByteOffset: 4, as: Int32.self) }
-        write(pending.frame)
+        write(pending.frame, xid: pending.xid)
         sent.append(pending)
     }
 
-    private func write(_ frame: [UInt8]) {
+    /// Copies the frame into the channel's buffer once, with the xid (the four bytes after the
+    /// length) filled in there rather than in the caller's array.
+    private func write(_ frame: [UInt8], xid: Int32? = nil) {
         guard let channel else { return }
         lastSent = .now()
         var buffer = channel.allocator.buffer(capacity: frame.count)
         buffer.writeBytes(frame)
+        if let xid { buffer.setInteger(xid, at: buffer.readerIndex + 4) }
         channel.write(buffer, promise: nil)
         // One flush (one syscall) for every request submitted in this turn of the loop.
         guard !flushScheduled else { return }
@@ -314,19 +302,16 @@ final class ClientCore: @unchecked Sendable {
         startTicker()
     }
 
-    /// The watch a successful read asked for (an exists that found nothing watches creation).
-    private func register(_ sink: WatchRegistry.Sink, _ kind: PendingWatch, header: ReplyHeader, frame: [UInt8]) {
+    /// The watch a successful read asked for: an exists that found the node watches its data,
+    /// one that found nothing watches for its creation.
+    private func register(_ sink: WatchRegistry.Sink, _ kind: WatchRegistry.Kind, header: ReplyHeader, frame: [UInt8]) {
         let error = KeeperError(rawValue: header.err) ?? .systemError
         // The path is the request body's first field, after length, xid and type.
         var reader = JuteReader(frame, offset: 12)
         let path = options.connectString.clientPath((try? reader.readString()).flatMap { $0 } ?? "")
         switch (kind, error) {
-        case (.data, .ok): watches.add(sink, kind: .data, path: path)
         case (.exist, .ok): watches.add(sink, kind: .data, path: path)
-        case (.exist, .noNode): watches.add(sink, kind: .exist, path: path)
-        case (.child, .ok): watches.add(sink, kind: .child, path: path)
-        case (.persistent, .ok): watches.add(sink, kind: .persistent, path: path)
-        case (.persistentRecursive, .ok): watches.add(sink, kind: .persistentRecursive, path: path)
+        case (.exist, .noNode), (_, .ok): watches.add(sink, kind: kind, path: path)
         default: sink.finish()
         }
     }

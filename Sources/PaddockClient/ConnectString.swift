@@ -37,6 +37,8 @@ public struct ConnectString: Sendable, Equatable {
             guard rest.isEmpty || rest.hasPrefix(":") else { throw .badArguments("bad server \(entry)") }
             return Server(host: host, port: try port(rest.dropFirst(), of: entry))
         }
+        // An IPv6 address needs its brackets, so its colons are not read as a port.
+        guard !entry.hasPrefix("["), entry.filter({ $0 == ":" }).count <= 1 else { throw .badArguments("bad server \(entry)") }
         guard let colon = entry.lastIndex(of: ":") else { return Server(host: String(entry), port: defaultPort) }
         return Server(host: String(entry[..<colon]), port: try port(entry[entry.index(after: colon)...], of: entry))
     }

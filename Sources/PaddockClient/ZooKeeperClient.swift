@@ -197,7 +197,7 @@ public final class ZooKeeperClient: Sendable {
         try PathRules.validate(path)
         let (watch, sink) = Watch.makeStream()
         let request = AddWatchRequest(path: connectString.serverPath(path), mode: mode.rawValue)
-        let kind: ClientCore.PendingWatch = mode == .persistent ? .persistent : .persistentRecursive
+        let kind: WatchRegistry.Kind = mode == .persistent ? .persistent : .persistentRecursive
         _ = try await send(.addWatch, path: path, watch: (sink, kind)) { request.write(to: &$0) }
         return watch
     }
@@ -253,7 +253,7 @@ public final class ZooKeeperClient: Sendable {
     }
 
     /// Sends and checks the reply's error; returns the reply for the caller to decode.
-    func send(_ op: OpCode, path: String?, watch: (Watch.Continuation, ClientCore.PendingWatch)? = nil,
+    func send(_ op: OpCode, path: String?, watch: (Watch.Continuation, WatchRegistry.Kind)? = nil,
               _ body: (inout JuteWriter) -> Void) async throws -> Reply {
         let reply = try await core.call(Self.frame(op, body), watch: watch)
         guard reply.header.err == 0 else {
@@ -262,7 +262,7 @@ public final class ZooKeeperClient: Sendable {
         return reply
     }
 
-    func call<Response: JuteRecord>(_ op: OpCode, path: String?, watch: (Watch.Continuation, ClientCore.PendingWatch)? = nil,
+    func call<Response: JuteRecord>(_ op: OpCode, path: String?, watch: (Watch.Continuation, WatchRegistry.Kind)? = nil,
                                     _ body: (inout JuteWriter) -> Void) async throws -> Response {
         try decode(try await send(op, path: path, watch: watch, body), path: path)
     }
