@@ -6,6 +6,12 @@ public enum PathValidation {
     /// Returns nil when `path` is valid, or the reason it is not. A sequential create is checked
     /// with a digit appended, since the server adds the suffix (so "/a/" is a valid prefix).
     public static func problem(_ path: String, sequential: Bool = false) -> String? {
+        if PlainPath.isPlain(path, sequential: sequential) { return nil }
+        return problemInEveryScalar(path, sequential: sequential)
+    }
+
+    /// The rules over Unicode scalars, with ZooKeeper's message and index.
+    static func problemInEveryScalar(_ path: String, sequential: Bool) -> String? {
         let path = sequential ? path + "1" : path
         let scalars = Array(path.unicodeScalars)
         guard !scalars.isEmpty else { return "Path length must be > 0" }

@@ -7,12 +7,20 @@ public struct JuteWriter {
         bytes.reserveCapacity(capacity)
     }
 
+    // Byte by byte: appending single elements inlines to a store per byte, where appending a
+    // raw buffer of the value costs a generic call per field (7% of a server's instructions
+    // under a read load, measured with callgrind, most of it writing Stats).
     public mutating func writeInt32(_ value: Int32) {
-        withUnsafeBytes(of: value.bigEndian) { bytes.append(contentsOf: $0) }
+        let bits = UInt32(bitPattern: value)
+        bytes.append(UInt8(truncatingIfNeeded: bits >> 24))
+        bytes.append(UInt8(truncatingIfNeeded: bits >> 16))
+        bytes.append(UInt8(truncatingIfNeeded: bits >> 8))
+        bytes.append(UInt8(truncatingIfNeeded: bits))
     }
 
     public mutating func writeInt64(_ value: Int64) {
-        withUnsafeBytes(of: value.bigEndian) { bytes.append(contentsOf: $0) }
+        writeInt32(Int32(truncatingIfNeeded: value >> 32))
+        writeInt32(Int32(truncatingIfNeeded: value))
     }
 
     public mutating func writeBool(_ value: Bool) {

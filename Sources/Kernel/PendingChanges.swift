@@ -30,9 +30,10 @@ struct PendingChanges {
     func record(_ path: String, in tree: DataTree) -> NodeRecord {
         if let pending = byPath[path] { return pending.record }
         guard let node = tree.node(path) else { return .absent }
-        return NodeRecord(exists: true, version: node.version, cversion: node.cversion, aversion: node.aversion,
-                          ephemeralOwner: node.ephemeralOwner, childCount: node.children.count,
-                          acl: tree.acls.acl(for: node.aclID))
+        let fields = node.fields
+        return NodeRecord(exists: true, version: fields.version, cversion: fields.cversion, aversion: fields.aversion,
+                          ephemeralOwner: fields.ephemeralOwner, childCount: node.children.count,
+                          acl: tree.acls.acl(for: fields.aclID))
     }
 
     mutating func set(_ path: String, _ record: NodeRecord, zxid: Int64) {

@@ -105,6 +105,16 @@ final class ClientCore: @unchecked Sendable {
         }
     }
 
+    /// `call` with a completion instead of a suspension; `completion` runs on `loop`. Called on the
+    /// loop (from another completion), it sends without a hop.
+    func call(_ frame: [UInt8], completion: @escaping @Sendable (Result<Reply, any Error>) -> Void) {
+        if loop.inEventLoop {
+            submit(Pending(xid: 0, frame: frame, watch: nil, reply: completion))
+        } else {
+            loop.execute { self.submit(Pending(xid: 0, frame: frame, watch: nil, reply: completion)) }
+        }
+    }
+
     func addAuth(_ packet: AuthPacket) {
         loop.execute {
             self.authInfo.append(packet)

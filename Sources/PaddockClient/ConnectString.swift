@@ -76,6 +76,12 @@ extension Substring {
 /// is sent, with ZooKeeper's message (positions count UTF-16 units, as Java's do).
 enum PathRules {
     static func validate(_ path: String, sequential: Bool = false) throws(ClientError) {
+        if PlainPath.isPlain(path, sequential: sequential) { return }
+        try checkEveryUnit(path, sequential: sequential)
+    }
+
+    /// ZooKeeper's PathUtils rules over UTF-16 code units, with its messages and indexes.
+    static func checkEveryUnit(_ path: String, sequential: Bool) throws(ClientError) {
         // A sequential create's path gets a number appended, so it may end in "/".
         let checked = sequential ? path + "1" : path
         guard !checked.isEmpty else { throw .badArguments("Path length must be > 0") }

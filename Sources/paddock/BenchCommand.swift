@@ -13,7 +13,8 @@ struct BenchCommand: ParsableCommand {
         case get, set, createDelete = "create-delete", mixed
     }
 
-    @Option(help: "Connection string (host:port,...).") var hosts = "127.0.0.1:2181"
+    @Option(help: "Connection string (host:port,...[/chroot]); session i connects to the i-th host, round robin.")
+    var hosts = "127.0.0.1:2181"
     @Option(help: "Sessions.") var clients = 1
     @Option(help: "Requests outstanding per session.") var inflight = 1
     @Option(help: "Seconds of measured load.") var duration = 10.0
@@ -49,7 +50,7 @@ struct BenchCommand: ParsableCommand {
 
     private func measure() async throws -> String {
         let sessions = try await withThrowingTaskGroup(of: ZooKeeperClient.self) { group in
-            for _ in 0..<clients { group.addTask { try await ZooKeeperClient.connect(hosts) } }
+            for session in 0..<clients { group.addTask { try await ZooKeeperClient.connect(self.host(for: session)) } }
             return try await group.reduce(into: []) { $0.append($1) }
         }
         let value = [UInt8](repeating: UInt8(ascii: "x"), count: valueBytes)
@@ -58,19 +59,17 @@ struct BenchCommand: ParsableCommand {
         let clock = ContinuousClock()
         let start = clock.now + .seconds(warmup)
         let end = start + .seconds(duration)
-        let (histogram, completed) = try await withThrowingTaskGroup(of: (LatencyHistogram, Int).self) { group in
-            for (index, session) in sessions.enumerated() {
-                for lane in 0..<inflight {
-                    let worker = index * inflight + lane
-                    group.addTask { try await self.drive(session, worker: worker, value: value, from: start, until: end) }
-                }
-            }
-            var merged = LatencyHistogram(), completed = 0
-            for try await (part, count) in group {
-                merged.merge(part)
-                completed += count
-            }
-            return (merged, completed)
+        let loads = sessions.enumerated().map { index, session in
+            SessionLoad(bench: self, zk: session, session: index, value: value, window: start...end)
+        }
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            for load in loads { group.addTask { try await load.run() } }
+            try await group.waitForAll()
+        }
+        var histogram = LatencyHistogram(), completed = 0
+        for load in loads {
+            histogram.merge(load.histogram)
+            completed += load.completed
         }
         try await cleanUp(sessions[0])
         for session in sessions { await session.close() }
@@ -83,8 +82,6 @@ struct BenchCommand: ParsableCommand {
             BENCH op=\(op.rawValue) clients=\(clients) inflight=\(inflight) value_bytes=\(valueBytes) seconds=\(duration) ops=\(completed) ops_per_s=\(Int(rate)) p50_us=\(p50) p99_us=\(p99) p999_us=\(p999) max_us=\(histogram.maxMicros)
             """
     }
-
-    private func key(_ index: Int) -> String { "\(root)/k\(index)" }
 
     /// The parent and the key space, every key holding a value.
     private func prepare(_ zk: ZooKeeperClient, value: [UInt8]) async throws {
@@ -104,42 +101,111 @@ struct BenchCommand: ParsableCommand {
         try await zk.delete(root)
     }
 
-    /// One outstanding request at a time, back to back. Throughput counts the requests completed
-    /// in the window; latency takes every request that overlaps it, so a stall across either
-    /// edge still shows in the tail.
-    private func drive(_ zk: ZooKeeperClient, worker: Int, value: [UInt8], from start: ContinuousClock.Instant,
-                       until end: ContinuousClock.Instant) async throws -> (LatencyHistogram, completed: Int) {
-        let clock = ContinuousClock()
-        var histogram = LatencyHistogram()
-        var completed = 0
-        var generator = SystemRandomNumberGenerator()
-        var sequence = 0
-        while true {
-            let began = clock.now
-            guard began < end else { return (histogram, completed) }
-            let slot = Int.random(in: 0..<keys, using: &generator)
-            switch op {
-            case .get: _ = try await zk.getData(key(slot))
-            case .set: try await zk.setData(key(slot), value)
-            case .createDelete:
-                let path = "\(root)/w\(worker)-\(sequence)"
-                sequence += 1
-                try await zk.create(path, data: value)
-                try await zk.delete(path)
-            case .mixed:
-                if Int.random(in: 0..<100, using: &generator) < readPercent {
-                    _ = try await zk.getData(key(slot))
-                } else {
-                    try await zk.setData(key(slot), value)
-                }
-            }
-            let finished = clock.now
-            if finished > start && finished <= end { completed += 1 }
-            if finished > start {
-                let elapsed = (finished - began).components
-                histogram.record(micros: UInt64(elapsed.seconds) * 1_000_000 + UInt64(elapsed.attoseconds / 1_000_000_000_000))
+    /// One host of the connection string (with its chroot) per session, in turn, rather than
+    /// the client's random pick: a one-session load on an ensemble then always meets the same
+    /// member, so runs against different servers compare like with like.
+    private func host(for session: Int) -> String {
+        let chrootStart = hosts.firstIndex(of: "/") ?? hosts.endIndex
+        let members = hosts[..<chrootStart].split(separator: ",")
+        guard !members.isEmpty else { return hosts }
+        return String(members[session % members.count] + hosts[chrootStart...])
+    }
+
+    fileprivate func key(_ index: Int) -> String { "\(root)/k\(index)" }
+}
+
+/// One session's share of the load: `inflight` lanes, each sending its next request from the
+/// previous one's completion, on the session's event loop (no task switch per request, so the
+/// generator spends its CPU on the protocol rather than on scheduling). Throughput counts the
+/// requests completed in the window; latency takes every request that overlaps it, so a stall
+/// across either edge still shows in the tail.
+///
+/// Why @unchecked Sendable is safe: after `run` starts the lanes, the mutable fields are touched
+/// only by completions, which all run on the session's one event loop; `measure` reads them after
+/// `run` returned, which the last completion causes.
+private final class SessionLoad: @unchecked Sendable {
+    let bench: BenchCommand
+    let zk: ZooKeeperClient
+    let session: Int
+    let value: [UInt8]
+    let window: ClosedRange<ContinuousClock.Instant>
+    let clock = ContinuousClock()
+    /// Every key's path, built once.
+    let keys: [String]
+    var histogram = LatencyHistogram()
+    var completed = 0
+    private var lanesRunning = 0
+    private var sequence = 0
+    private var failure: ClientError?
+    private var generator = SystemRandomNumberGenerator()
+    private var finished: CheckedContinuation<Void, any Error>?
+
+    init(bench: BenchCommand, zk: ZooKeeperClient, session: Int, value: [UInt8], window: ClosedRange<ContinuousClock.Instant>) {
+        self.bench = bench
+        self.zk = zk
+        self.session = session
+        self.value = value
+        self.window = window
+        keys = (0..<bench.keys).map(bench.key)
+    }
+
+    func run() async throws {
+        try await withCheckedThrowingContinuation { continuation in
+            zk.onEventLoop {
+                self.finished = continuation
+                self.lanesRunning = self.bench.inflight
+                for _ in 0..<self.bench.inflight { self.next() }
             }
         }
+    }
+
+    /// Sends the lane's next request, or ends the lane once the window is over or a request failed.
+    private func next() {
+        let began = clock.now
+        guard began < window.upperBound, failure == nil else { return laneEnded() }
+        let done: @Sendable (Result<Void, ClientError>) -> Void = { self.record(began, $0) }
+        switch bench.op {
+        case .get: getData(done)
+        case .set: setData(done)
+        case .createDelete:
+            let path = "\(bench.root)/w\(session)-\(sequence)"
+            sequence += 1
+            zk.create(path, data: value) { created in
+                guard case .success = created else { return done(created.map { _ in () }) }
+                self.zk.delete(path, completion: done)
+            }
+        case .mixed:
+            if Int.random(in: 0..<100, using: &generator) < bench.readPercent { getData(done) } else { setData(done) }
+        }
+    }
+
+    private func getData(_ done: @escaping @Sendable (Result<Void, ClientError>) -> Void) {
+        zk.getData(keys[Int.random(in: 0..<keys.count, using: &generator)]) { done($0.map { _ in () }) }
+    }
+
+    private func setData(_ done: @escaping @Sendable (Result<Void, ClientError>) -> Void) {
+        zk.setData(keys[Int.random(in: 0..<keys.count, using: &generator)], value) { done($0.map { _ in () }) }
+    }
+
+    private func record(_ began: ContinuousClock.Instant, _ result: Result<Void, ClientError>) {
+        if case .failure(let error) = result {
+            failure = failure ?? error
+            return laneEnded()
+        }
+        let finishedAt = clock.now
+        if finishedAt > window.lowerBound {
+            if finishedAt <= window.upperBound { completed += 1 }
+            let elapsed = (finishedAt - began).components
+            histogram.record(micros: UInt64(elapsed.seconds) * 1_000_000 + UInt64(elapsed.attoseconds / 1_000_000_000_000))
+        }
+        next()
+    }
+
+    private func laneEnded() {
+        lanesRunning -= 1
+        guard lanesRunning == 0, let finished else { return }
+        self.finished = nil
+        if let failure { finished.resume(throwing: failure) } else { finished.resume() }
     }
 }
 

@@ -1,4 +1,4 @@
-import DataTree
+@testable import DataTree
 import Jute
 import XCTest
 
@@ -132,6 +132,21 @@ final class PathValidationTests: XCTestCase {
             XCTAssertNotNil(PathValidation.problem(invalid), invalid)
         }
         XCTAssertNil(PathValidation.problem("/a/", sequential: true), "a sequential prefix may end with a slash")
+    }
+
+    /// The one-pass ASCII check (PlainPath) must agree with the full rules on every path it accepts.
+    func testQuickCheckNeverAcceptsWhatTheFullRulesRefuse() {
+        let pieces = ["/", "/", ".", "..", "a", "b1", " ", "\u{0}", "\u{7f}", "é", "\u{1}"]
+        var generator = SystemRandomNumberGenerator()
+        var accepted = 0
+        for _ in 0..<20_000 {
+            let path = (0..<Int.random(in: 1...6, using: &generator)).map { _ in pieces.randomElement(using: &generator)! }.joined()
+            for sequential in [false, true] where PlainPath.isPlain(path, sequential: sequential) {
+                accepted += 1
+                XCTAssertNil(PathValidation.problemInEveryScalar(path, sequential: sequential), "\(path) sequential \(sequential)")
+            }
+        }
+        XCTAssertGreaterThan(accepted, 1000)
     }
 
     func testParentAndName() {

@@ -53,6 +53,42 @@ import Testing
         try await zk.sync("/")
     }
 
+    /// The completion-style calls: the async calls' results and errors, and a completion may send
+    /// the next request.
+    @Test(arguments: ServerKind.allCases)
+    func completionCallsChainOnTheLoop(kind: ServerKind) async throws {
+        let zk = try await Self.client(kind, chroot: "")
+        defer { Task { await zk.close() } }
+        let root = "/callbacks-\(kind)"
+        typealias Steps = (created: String, read: NodeData, badVersion: ClientError?, noNode: ClientError?, badPath: ClientError?)
+        let steps: Steps = try await withCheckedThrowingContinuation { continuation in
+            zk.create(root, data: Array("one".utf8), mode: .persistent) { created in
+                guard case .success(let path) = created else { return continuation.resume(throwing: created.failure!) }
+                zk.setData(root, Array("two".utf8), version: 0) { _ in
+                    zk.getData(root) { read in
+                        guard case .success(let node) = read else { return continuation.resume(throwing: read.failure!) }
+                        zk.setData(root, [], version: 0) { stale in
+                            zk.getData(root + "/missing") { missing in
+                                zk.delete(root + "//x") { badPath in
+                                    zk.delete(root) { deleted in
+                                        guard case .success = deleted else { return continuation.resume(throwing: deleted.failure!) }
+                                        continuation.resume(returning: (path, node, stale.failure, missing.failure, badPath.failure))
+                                    }
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        #expect(steps.created == root)
+        #expect(steps.read.data == Array("two".utf8) && steps.read.stat.version == 1)
+        #expect(steps.badVersion?.code == .badVersion)
+        #expect(steps.noNode == .keeper(.noNode, path: root + "/missing"))
+        #expect(steps.badPath?.code == .badArguments)
+        #expect(try await zk.exists(root) == nil)
+    }
+
     @Test(arguments: ServerKind.allCases)
     func containerAndTTLNodes(kind: ServerKind) async throws {
         let zk = try await Self.client(kind)
@@ -140,5 +176,11 @@ import Testing
         #expect(Set(paths).count == 500)
         #expect(try await zk.getChildren(root).children.count == 500)
         _ = try await zk.multi(paths.map { .delete(path: $0) } + [.delete(path: root)])
+    }
+}
+
+extension Result {
+    fileprivate var failure: Failure? {
+        if case .failure(let error) = self { error } else { nil }
     }
 }

@@ -33,6 +33,23 @@ import Testing
         #expect(throws: ClientError.badArguments(message)) { try PathRules.validate(path) }
     }
 
+    /// The one-pass ASCII check may only accept what the full UTF-16 rules accept.
+    @Test func quickCheckNeverAcceptsWhatTheFullRulesRefuse() {
+        let pieces = ["/", "/", ".", "..", "a", "b1", " ", "\u{0}", "\u{7f}", "é", "\u{1}"]
+        var generator = SystemRandomNumberGenerator()
+        var accepted = 0
+        for _ in 0..<20_000 {
+            let path = (0..<Int.random(in: 1...6, using: &generator)).map { _ in pieces.randomElement(using: &generator)! }.joined()
+            for sequential in [false, true] where PlainPath.isPlain(path, sequential: sequential) {
+                accepted += 1
+                #expect(throws: Never.self, "\(path) sequential \(sequential)") {
+                    try PathRules.checkEveryUnit(path, sequential: sequential)
+                }
+            }
+        }
+        #expect(accepted > 1000)
+    }
+
     @Test func sequentialPathsMayEndInASlash() throws {
         try PathRules.validate("/queue/", sequential: true)
         try PathRules.validate("/a..b/.c")
