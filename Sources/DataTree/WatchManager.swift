@@ -79,7 +79,8 @@ public struct WatchTable {
     public mutating func trigger(_ path: String, _ type: EventType, zxid: Int64,
                                  suppress: Set<WatcherID> = [], into out: inout [WatchNotification]) -> Set<WatcherID> {
         var told: Set<WatcherID> = []
-        if let watchers = byPath[path] {
+        // isEmpty first: a lookup hashes the path even in an empty table.
+        if !byPath.isEmpty, let watchers = byPath[path] {
             for (watcher, mode) in watchers {
                 if mode == .standard { remove(path, watcher) }
                 if suppress.contains(watcher) || !told.insert(watcher).inserted { continue }
