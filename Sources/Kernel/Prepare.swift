@@ -57,7 +57,7 @@ struct Preparer {
         } else if ttl >= 0 {
             throw .badArguments
         }
-        guard request.path.hasPrefix("/"), !request.path.utf8.contains(0) else { throw .badArguments }
+        guard PathValidation.isAbsoluteWithoutNull(request.path) else { throw .badArguments }
         let nodeACL = try acl.fixup(request.acl, session: session)
         let parentPath = PathValidation.parent(of: request.path)
         var parent = pending.record(parentPath, in: tree)
@@ -92,7 +92,7 @@ struct Preparer {
     }
 
     private mutating func delete(_ request: DeleteRequest, session: Session) throws(KeeperError) -> SubTxn {
-        guard request.path.hasPrefix("/"), !request.path.utf8.contains(0),
+        guard PathValidation.isAbsoluteWithoutNull(request.path),
               !Self.undeletablePaths.contains(request.path) else { throw .badArguments }
         let parentPath = PathValidation.parent(of: request.path)
         var parent = pending.record(parentPath, in: tree)

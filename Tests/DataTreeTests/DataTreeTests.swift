@@ -153,6 +153,13 @@ final class PathValidationTests: XCTestCase {
         XCTAssertEqual(PathValidation.parent(of: "/a"), "/")
         XCTAssertEqual(PathValidation.parent(of: "/a/b/c"), "/a/b")
         XCTAssertEqual(PathValidation.name(of: "/a/b"), "b")
+        XCTAssertEqual(PathValidation.name(of: "/a"), "a")
+        XCTAssertEqual(PathValidation.parent(of: "/é/ü/x"), "/é/ü", "offsets are UTF-8 bytes")
+        XCTAssertEqual(PathValidation.name(of: "/é/ü"), "ü")
+        XCTAssertTrue(PathValidation.isAbsoluteWithoutNull("/a/b"))
+        XCTAssertFalse(PathValidation.isAbsoluteWithoutNull("a/b"))
+        XCTAssertFalse(PathValidation.isAbsoluteWithoutNull(""))
+        XCTAssertFalse(PathValidation.isAbsoluteWithoutNull("/a\u{0}b"))
     }
 }
 
