@@ -91,7 +91,10 @@ let package = Package(
         .target(name: "CodecConformance", dependencies: ["ModuleAPI"], path: "Tests/CodecConformance"),
         .testTarget(name: "ZlibSnapshotTests", dependencies: ["ZlibSnapshot", "ModuleAPI", "CodecConformance"]),
         // Many ZAB engines in one process on a seeded clock, network and disk (engine-level simulation).
-        .target(name: "Simulation", dependencies: ["ZAB", "Jute"], path: "Tests/Simulation"),
+        .target(name: "Linearizability", path: "Tests/Linearizability"),
+        .executableTarget(name: "history-check", dependencies: ["Linearizability"], path: "Tests/HistoryCheck"),
+        .testTarget(name: "LinearizabilityTests", dependencies: ["Linearizability"]),
+        .target(name: "Simulation", dependencies: ["ZAB", "Jute", "Linearizability"], path: "Tests/Simulation"),
         .testTarget(name: "SimulationTests", dependencies: ["Simulation", "ZAB", "Jute"]),
     ]
 )

@@ -287,7 +287,18 @@ class Server:
         return "<Server %s %s>" % (self.kind, self.hosts)
 
 
-# --- pytest hooks: server log tail on failure ----------------------------------
+# --- pytest hooks: server log tail on failure; figures at the end --------------
+
+# Lines tests want shown after the run (the nemesis campaign's counts), whatever the verbosity.
+FIGURES = []
+
+
+def pytest_terminal_summary(terminalreporter):
+    if FIGURES:
+        terminalreporter.section("figures")
+        for line in FIGURES:
+            terminalreporter.write_line(line)
+
 
 
 @pytest.hookimpl(hookwrapper=True)

@@ -12,7 +12,7 @@ public enum Simulation {
     }
 
     /// Heals everything, then: (f) the ensemble settles and commits one more write everywhere
-    /// within bounded time, and (c), (d) hold on the settled state.
+    /// within bounded time, and (c), (d), (g) hold on the settled state.
     private static func healAndCheck(_ world: World) {
         let options = world.options
         world.healEverything()
@@ -31,6 +31,7 @@ public enum Simulation {
             return
         }
         world.checkHealed()
+        world.checkLinearizable()
     }
 }
 
@@ -62,7 +63,7 @@ public struct SimulationReport: CustomStringConvertible {
         var text = "seed \(seed), \(voterCount) voters, \(observerCount) observers: "
         text += failed ? "FAILED at \(endMs) ms\n" + violations.map { "  \($0)" }.joined(separator: "\n") : "ok"
         text += "\n  \(stats.proposals) proposals, \(acknowledgedWrites) acknowledged, \(stats.crashes) crashes, \(stats.partitions) partitions, "
-        text += "\(stats.leadersServing) leaders, \(stats.snapshotsSent) SNAPs (\(stats.snapshotsToObservers) to observers), \(stats.truncations) TRUNCs"
+        text += "\(stats.leadersServing) leaders, \(stats.snapshotsSent) SNAPs (\(stats.snapshotsToObservers) to observers), \(stats.truncations) TRUNCs, \(stats.operationsChecked) client ops checked for linearizability"
         if failed { text += "\n  trace (the end; zxids as epoch.counter):\n\(traceTail)" }
         return text
     }

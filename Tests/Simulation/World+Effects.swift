@@ -1,4 +1,5 @@
 import Jute
+import Linearizability
 import ZAB
 
 /// The driver contract: what a real server does with each effect, in list order.
@@ -142,6 +143,10 @@ extension World {
         if h.role == .leading && h.servingEpoch != nil {
             checkVoterQuorum(h.outstanding[txn.zxid] ?? [], on: id, for: "commits \(TraceEntry.describe(txn))")
             checker.acknowledge(txn, by: id)
+            if let index = historyIndex[txn.header.cxid], history[index].completion == nil {
+                history[index].output = .written
+                history[index].completion = nowMs
+            }
         }
     }
 
@@ -180,7 +185,38 @@ extension World {
         }
         let header = TxnHeader(clientId: 1, cxid: cxid, zxid: zxid, time: 0, type: OpCode.check.rawValue)
         stats.proposals += 1
+        historyIndex[cxid] = history.count
+        history.append(Operation(client: Int(id), key: Self.registerKey(cxid), input: .write(String(cxid)), output: nil,
+                                 call: nowMs, completion: nil))
         step(id, .propose(LoggedTxn(header: header, txn: .check(path: "/", version: -1))))
         return cxid
+    }
+}
+
+extension World {
+    /// Client writes fall on four registers, so writes to one key overlap and overwrite.
+    static func registerKey(_ cxid: Int32) -> String { "k\(cxid % 4)" }
+
+    /// (g) Once healed: every server's applied log, read as the four registers' final values, is
+    /// a linearizable outcome of the clients' writes (each acknowledged write took effect between
+    /// its proposal and its acknowledgment; unacknowledged ones at some point after proposal, or
+    /// never).
+    public func checkLinearizable() {
+        var operations = history
+        let keys = Set(history.map(\.key))
+        for id in peerIds {
+            var last: [String: String] = [:]
+            for txn in host(id).applied where historyIndex[txn.header.cxid] != nil {
+                last[Self.registerKey(txn.header.cxid)] = String(txn.header.cxid)
+            }
+            for key in keys {
+                operations.append(Operation(client: Int(id), key: key, input: .read, output: .read(last[key]),
+                                            call: nowMs, completion: nowMs))
+            }
+        }
+        stats.operationsChecked += operations.count
+        for verdict in LinearizabilityChecker.check(PlainRegister.self, operations) where !verdict.linearizable {
+            fail("(g) register \(verdict.key) is not linearizable: \(verdict.explanation ?? "")")
+        }
     }
 }

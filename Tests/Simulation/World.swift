@@ -1,4 +1,5 @@
 import Jute
+import Linearizability
 import ZAB
 
 /// Many ZAB engines in one process, driven by a seeded clock, network and disk. The world plays
@@ -31,6 +32,10 @@ public final class World {
     /// Random faults and client writes happen only while this is on.
     var chaos = false
     var nextCxid: Int32 = 1
+    /// The clients' view of their writes as register operations (key and value from the cxid),
+    /// for the linearizability check at the end; `historyIndex` finds a write by its cxid.
+    var history: [Operation<PlainRegister.Input, PlainRegister.Output>] = []
+    var historyIndex: [Int32: Int] = [:]
     /// Quorum packets matching this stop their connection's direction at delivery (a slow link);
     /// `releaseHeldPackets` lets them through.
     var holdRule: ((_ from: Int64, _ to: Int64, QuorumPacket) -> Bool)?
@@ -328,6 +333,8 @@ public struct SimulationStats: Sendable {
     public var snapshotsToObservers = 0
     public var truncations = 0
     public var proposals = 0
+    /// Client operations whose history was checked for linearizability.
+    public var operationsChecked = 0
 
     public init() {}
 
@@ -340,6 +347,7 @@ public struct SimulationStats: Sendable {
         sum.snapshotsToObservers += b.snapshotsToObservers
         sum.truncations += b.truncations
         sum.proposals += b.proposals
+        sum.operationsChecked += b.operationsChecked
         return sum
     }
 }
