@@ -64,6 +64,9 @@ public struct SimulationReport: CustomStringConvertible {
         text += failed ? "FAILED at \(endMs) ms\n" + violations.map { "  \($0)" }.joined(separator: "\n") : "ok"
         text += "\n  \(stats.proposals) proposals, \(acknowledgedWrites) acknowledged, \(stats.crashes) crashes, \(stats.partitions) partitions, "
         text += "\(stats.leadersServing) leaders, \(stats.snapshotsSent) SNAPs (\(stats.snapshotsToObservers) to observers), \(stats.truncations) TRUNCs, \(stats.operationsChecked) client ops checked for linearizability"
+        if stats.freezes + stats.diskStalls + stats.clockJumps + stats.flappingPartitions > 0 {
+            text += ", \(stats.freezes) freezes, \(stats.diskStalls) disk stalls, \(stats.clockJumps) clock jumps, \(stats.flappingPartitions) flapping partitions"
+        }
         if failed { text += "\n  trace (the end; zxids as epoch.counter):\n\(traceTail)" }
         return text
     }

@@ -24,6 +24,9 @@ public struct SimulationOptions: Sendable {
     public var crashMidStepChance = 0.002
     /// Whether a crash may keep part of the log's volatile tail (a torn write).
     public var tornWrites = true
+    /// Whether frozen processes (GC-like pauses, often of the leader), stalled disks (stuck
+    /// followers), clock jumps and flapping partitions join the crashes and partitions.
+    public var extendedFaults = false
 
     /// After healing: how long the ensemble may take to settle (one leader serving, everyone
     /// following and equal), then how long one more write may take to commit everywhere.

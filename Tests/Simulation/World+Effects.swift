@@ -173,7 +173,8 @@ extension World {
     /// noticed yet), numbered in its epoch as the kernel does. Returns the write's cxid.
     @discardableResult
     public func propose(through leader: Int64? = nil) -> Int32? {
-        let candidates = servingLeaders
+        // A frozen leader cannot take a client's request.
+        let candidates = servingLeaders.filter { (frozenUntilMs[$0] ?? 0) <= nowMs }
         guard !candidates.isEmpty else { return nil }
         let id = leader ?? rng.pick(candidates)
         guard candidates.contains(id) else { return nil }

@@ -17,6 +17,8 @@ extension World {
             host = fresh
         }
         note("crash", peer: id)
+        frozenUntilMs[id] = nil
+        ticksToSkip[id] = nil
         for connection in openConnections {
             let c = connections[connection]!
             if c.follower == id || c.leader == id {
@@ -78,11 +80,15 @@ extension World {
     public func healEverything() {
         chaos = false
         note("heal everything")
+        frozenUntilMs.removeAll()
+        ticksToSkip.removeAll()
+        for id in stalledDisks { resumeDisk(id) }
         healPartition()
         for id in peerIds { restart(id) }
     }
 
     func injectFault() {
+        if options.extendedFaults && rng.chance(0.4) { return injectExtendedFault() }
         if rng.chance(0.55) {
             let victim = rng.pick(peerIds)
             if host(victim).isUp { crashForAWhile(victim) }
@@ -93,6 +99,61 @@ extension World {
             partition({ assignment[Int($0) - 1] }, noticed: rng.chance(0.5))
             schedule(.healPartition(generation: partitionGeneration), afterMs: rng.int(in: 100...6_000))
         }
+    }
+
+    /// One of the faults beyond crashes and plain partitions: a frozen process (the leader more
+    /// often than not), a disk whose fsyncs stall, a clock that jumps, a partition that flaps.
+    private func injectExtendedFault() {
+        let up = peerIds.filter { host($0).isUp && (frozenUntilMs[$0] ?? 0) <= nowMs }
+        guard let anyone = up.isEmpty ? nil : rng.pick(up) else { return }
+        let limitTicks = Int64(options.syncLimitTicks)
+        switch rng.next() % 4 {
+        case 0:
+            let leaders = servingLeaders.filter(up.contains)
+            freeze(!leaders.isEmpty && rng.chance(0.6) ? rng.pick(leaders) : anyone,
+                   forMs: rng.int(in: 50...(limitTicks + 30) * options.tickMs))
+        case 1:
+            stats.diskStalls += 1
+            note("disk stalls", peer: anyone)
+            stallDisk(anyone)
+            schedule(.resumeDisk(anyone), afterMs: rng.int(in: 100...5_000))
+        case 2:
+            jumpClock(anyone, ticks: Int(rng.int(in: 1...limitTicks + 3)) * (rng.chance(0.5) ? 1 : -1))
+        default:
+            stats.flappingPartitions += 1
+            flapPartition(remaining: Int(rng.int(in: 3...8)))
+        }
+    }
+
+    /// The process stops for a while (a long GC pause, SIGSTOP): it handles nothing, peers hear
+    /// nothing from it, then it carries on with whatever arrived meanwhile, as if no time passed.
+    public func freeze(_ id: Int64, forMs durationMs: Int64) {
+        stats.freezes += 1
+        note("frozen for \(durationMs) ms", peer: id)
+        frozenUntilMs[id] = nowMs + durationMs
+        schedule(.thaw(id), afterMs: durationMs)
+    }
+
+    /// The server's clock jumps: forward, it sees `ticks` ticks at once (every tick-counted
+    /// timeout sees the time pass); back, its next `-ticks` ticks pass unseen.
+    public func jumpClock(_ id: Int64, ticks: Int) {
+        stats.clockJumps += 1
+        note("clock jumps \(ticks > 0 ? "forward" : "back") \(abs(ticks)) ticks", peer: id)
+        if ticks < 0 {
+            ticksToSkip[id, default: 0] += -ticks
+        } else {
+            for _ in 0..<ticks { step(id, .tick) }
+        }
+    }
+
+    /// A random cut that heals within a few hundred ms, then another, `remaining` times.
+    func flapPartition(remaining: Int) {
+        guard remaining > 0 else { return }
+        var assignment = peerIds.map { _ in Int(rng.next() % 2) }
+        if assignment.allSatisfy({ $0 == assignment[0] }) { assignment[Int(rng.next() % UInt64(assignment.count))] ^= 1 }
+        partition({ assignment[Int($0) - 1] }, noticed: rng.chance(0.5))
+        schedule(.healPartition(generation: partitionGeneration), afterMs: rng.int(in: 20...300))
+        schedule(.flap(remaining: remaining - 1), afterMs: rng.int(in: 100...600))
     }
 
     /// A chaos crash: the server comes back after a while, mostly soon, sometimes after long

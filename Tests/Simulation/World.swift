@@ -42,6 +42,11 @@ public final class World {
     var heldPipes: [(connection: Int, to: Int64)] = []
     /// Servers whose fsyncs do not complete until `resumeDisk` (a stalled disk).
     var stalledDisks: Set<Int64> = []
+    /// Processes frozen until the given time (a long GC pause, SIGSTOP): nothing they would
+    /// handle runs before then; the kernel still completes TCP connects to them.
+    var frozenUntilMs: [Int64: Int64] = [:]
+    /// Ticks a server's clock will swallow: its clock jumped back, so its timeouts see less time.
+    var ticksToSkip: [Int64: Int] = [:]
 
     public init(seed: UInt64, options: SimulationOptions) {
         self.seed = seed
@@ -93,10 +98,17 @@ public final class World {
     }
 
     private func handle(_ event: Event) {
+        if let frozen = event.handler, let until = frozenUntilMs[frozen], until > nowMs {
+            return queue.push(event, at: until)
+        }
         switch event {
         case .tick(let id, let incarnation):
             guard host(id).incarnation == incarnation, host(id).isUp else { return }
-            step(id, .tick)
+            if let skip = ticksToSkip[id], skip > 0 {
+                ticksToSkip[id] = skip - 1
+            } else {
+                step(id, .tick)
+            }
             schedule(.tick(id, incarnation: incarnation), afterMs: options.tickMs)
         case .timer(let id, let incarnation, let timer, let generation):
             guard host(id).incarnation == incarnation, host(id).timerGenerations[timer] == generation else { return }
@@ -134,6 +146,13 @@ public final class World {
         case .healPartition(let generation):
             guard generation == partitionGeneration else { return }
             healPartition()
+        case .thaw(let id):
+            frozenUntilMs[id] = nil
+        case .resumeDisk(let id):
+            resumeDisk(id)
+        case .flap(let remaining):
+            guard chaos else { return }
+            flapPartition(remaining: remaining)
         }
     }
 
@@ -322,6 +341,25 @@ enum Event {
     case fault
     case restart(Int64, incarnation: Int)
     case healPartition(generation: Int)
+    /// A frozen server runs again (its deferred events were pushed to this time too).
+    case thaw(Int64)
+    case resumeDisk(Int64)
+    /// The next cut of a flapping partition.
+    case flap(remaining: Int)
+
+    /// The server whose process handles the event: a frozen one handles it only once thawed.
+    var handler: Int64? {
+        switch self {
+        case .tick(let id, incarnation: _): return id
+        case .timer(let id, incarnation: _, _, generation: _): return id
+        case .connectAttempt(let id, incarnation: _, attempt: _): return id
+        case .fsync(let id, incarnation: _): return id
+        case .election(from: _, fromIncarnation: _, to: let to, toIncarnation: _, _): return to
+        case .pipe(connection: _, to: let to): return to
+        case .brokenNotice(connection: _, to: let to): return to
+        case .established, .check, .clientWrite, .fault, .restart, .healPartition, .thaw, .resumeDisk, .flap: return nil
+        }
+    }
 }
 
 /// Counts that show what a run exercised.
@@ -335,6 +373,10 @@ public struct SimulationStats: Sendable {
     public var proposals = 0
     /// Client operations whose history was checked for linearizability.
     public var operationsChecked = 0
+    public var freezes = 0
+    public var diskStalls = 0
+    public var clockJumps = 0
+    public var flappingPartitions = 0
 
     public init() {}
 
@@ -348,6 +390,10 @@ public struct SimulationStats: Sendable {
         sum.truncations += b.truncations
         sum.proposals += b.proposals
         sum.operationsChecked += b.operationsChecked
+        sum.freezes += b.freezes
+        sum.diskStalls += b.diskStalls
+        sum.clockJumps += b.clockJumps
+        sum.flappingPartitions += b.flappingPartitions
         return sum
     }
 }

@@ -32,6 +32,15 @@ import Testing
         Sweep.check(Simulation.run(seed: seed, options: SimulationOptions(voterCount: 5, observerCount: 2), traceLines: Sweep.traceLines))
     }
 
+    /// Frozen processes (often the leader), stalled disks, clock jumps and flapping partitions on
+    /// top of the crashes and partitions, on three or five voters, some with an observer.
+    @Test(arguments: Sweep.seeds(default: 400_001...400_300))
+    func extendedFaults(seed: UInt64) {
+        var options = SimulationOptions(voterCount: seed % 2 == 0 ? 3 : 5, observerCount: seed % 3 == 0 ? 1 : 0)
+        options.extendedFaults = true
+        Sweep.check(Simulation.run(seed: seed, options: options, traceLines: Sweep.traceLines))
+    }
+
     /// The sweeps are only as good as what they exercise: a few seeds must already have gone
     /// through every path the chaos is for.
     @Test func chaosReachesEveryPath() {
@@ -42,6 +51,11 @@ import Testing
         #expect(total.leadersServing > 10, "leadership changes hands")
         let withObservers = (1...10).map { Simulation.run(seed: $0, options: SimulationOptions(voterCount: 3, observerCount: 1)).stats }
         #expect(withObservers.reduce(SimulationStats(), +).snapshotsToObservers > 0, "observers far behind get SNAP")
+        var extended = SimulationOptions(voterCount: 3)
+        extended.extendedFaults = true
+        let extendedTotal = (1...20).map { Simulation.run(seed: $0, options: extended).stats }.reduce(SimulationStats(), +)
+        #expect(extendedTotal.freezes > 0 && extendedTotal.diskStalls > 0 && extendedTotal.clockJumps > 0
+                && extendedTotal.flappingPartitions > 0, "every extended fault comes up")
     }
 }
 

@@ -53,6 +53,37 @@ import ZAB
         expectHeals(world)
     }
 
+    /// A leader frozen past syncLimit (a long GC pause) is replaced; when it wakes, its proposal
+    /// from before the freeze must not be acknowledged by it, and it rejoins as a follower.
+    @Test func frozenLeaderIsReplacedAndRejoinsAsFollower() {
+        let world = settledWorld(peers: 3)
+        let leader = world.servingLeaders[0]
+        let oldEpoch = world.servingEpoch(of: leader)!
+        commit(2, in: world)
+        world.hold { from, _, packet in from == leader && packet.type == QuorumPacketType.proposal }
+        let stranded = world.propose()!
+        world.freeze(leader, forMs: Int64(world.options.syncLimitTicks + 20) * world.options.tickMs)
+        #expect(world.run(forMs: 10_000) { w in w.servingLeaders.contains { $0 != leader && w.servingEpoch(of: $0)! > oldEpoch } },
+                "the others elect a new leader while the old one is frozen")
+        world.releaseHeldPackets()
+        #expect(world.run(forMs: 30_000, until: \.isQuiet), "settles: \(world.unsettledReason ?? "")")
+        #expect(world.role(of: leader) == .following, "the woken leader follows")
+        #expect(!world.isAcknowledged(cxid: stranded), "the frozen leader's last proposal was never acknowledged")
+        expectHeals(world)
+    }
+
+    /// A clock jumping forward on a follower makes it see its leader silent for syncLimit and
+    /// drop out; it comes back, and nothing is lost.
+    @Test func followerWhoseClockJumpsRejoins() {
+        let world = settledWorld(peers: 3)
+        let follower = world.peerIds.first { !world.servingLeaders.contains($0) }!
+        commit(2, in: world)
+        world.jumpClock(follower, ticks: world.options.syncLimitTicks * 3)
+        #expect(world.role(of: follower) == .looking, "syncLimit ticks passed without a word from the leader")
+        commit(2, in: world)
+        expectHeals(world)
+    }
+
     @Test func followerDownForLongGetsSnapshot() {
         let world = settledWorld(peers: 3)
         let follower = world.peerIds.first { !world.servingLeaders.contains($0) }!
