@@ -92,6 +92,12 @@ let package = Package(
         .testTarget(name: "ZlibSnapshotTests", dependencies: ["ZlibSnapshot", "ModuleAPI", "CodecConformance"]),
         // Many ZAB engines in one process on a seeded clock, network and disk (engine-level simulation).
         .target(name: "Linearizability", path: "Tests/Linearizability"),
+        .executableTarget(
+            name: "paddock-fuzz",
+            dependencies: ["Kernel", "Storage", "ZAB", "Jute", "DataTree", "ModuleAPI", "ZlibSnapshot",
+                           .product(name: "Logging", package: "swift-log")],
+            path: "Tests/Fuzz"
+        ),
         .executableTarget(name: "history-check", dependencies: ["Linearizability"], path: "Tests/HistoryCheck"),
         .testTarget(name: "LinearizabilityTests", dependencies: ["Linearizability"]),
         .target(name: "Simulation", dependencies: ["ZAB", "Jute", "Linearizability"], path: "Tests/Simulation"),

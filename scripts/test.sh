@@ -24,3 +24,5 @@ export PADDOCK_BIN="$PWD/.build/debug/paddock"
 PADDOCK_SERVERS=paddock PADDOCK_TRANSPORT=nio .venv/bin/python -m pytest Tests/Integration -q -p no:cacheprovider "$@"
 PADDOCK_SERVERS=paddock PADDOCK_TRANSPORT=mixed .venv/bin/python -m pytest \
   Tests/Integration/test_ensemble.py Tests/Integration/test_observers.py -q -p no:cacheprovider "$@"
+# A short coverage-guided fuzzing run of every input parser (scripts/fuzz.sh; longer runs by hand).
+scripts/fuzz.sh "${PADDOCK_FUZZ_SECONDS:-15}"

@@ -75,7 +75,8 @@ extension ACLCache {
         aclByID[id] = acl
         idByACL[acl] = id
         referenceCount[id] = 0
-        nextID = max(nextID, id + 1)
+        // Found by the snapshot fuzzer: id + 1 trapped for Int64.max; ids come from the file.
+        if id < Int64.max { nextID = max(nextID, id + 1) }
     }
 
     /// Counts one more node using `id`; false if the cache does not know it.

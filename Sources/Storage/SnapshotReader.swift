@@ -76,6 +76,8 @@ public final class SnapshotReader {
         let tree = DataTree()
         tree.beginRestore()
         let aclCount = try parse { try $0.readInt32() }
+        // Found by the snapshot fuzzer: a negative count used to trap in the range below.
+        guard aclCount >= 0 else { throw StorageError("\(path): negative ACL cache size") }
         for _ in 0..<aclCount {
             let (id, acl) = try parse { r in (try r.readInt64(), try r.readVector(elementSizeMin: 12) { try ACL(from: &$0) } ?? []) }
             tree.restoreACL(id: id, acl: acl)

@@ -164,6 +164,16 @@ final class PathValidationTests: XCTestCase {
 }
 
 final class ACLCacheTests: XCTestCase {
+    /// Found by the snapshot fuzzer: a snapshot's ACL id of Int64.max used to overflow.
+    func testRestoringTheLargestACLIDKeepsTheCacheUsable() {
+        let tree = DataTree()
+        tree.beginRestore()
+        tree.restoreACL(id: .max, acl: [ACL(perms: Perms.read, id: Id(scheme: "world", id: "anyone"))])
+        tree.restoreACL(id: 3, acl: ACL.openUnsafe)
+        XCTAssertEqual(tree.acls.acl(for: .max).first?.perms, Perms.read)
+        XCTAssertEqual(tree.acls.acl(for: 3), ACL.openUnsafe)
+    }
+
     func testNodesWithTheSameACLShareOneCopy() {
         let tree = DataTree()
         var events: [WatchNotification] = []

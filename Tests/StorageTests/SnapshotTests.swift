@@ -37,6 +37,22 @@ final class SnapshotTests: StorageTestCase {
         XCTAssertEqual(Array(file.suffix(5)), [0, 0, 0, 1, 0x2F], "the final \"/\"")
     }
 
+    /// Found by the snapshot fuzzer: a negative ACL cache size used to trap instead of failing.
+    func testNegativeACLCacheSizeIsAnError() throws {
+        var w = JuteWriter()
+        w.writeInt32(0x5A4B_534E)  // "ZKSN"
+        w.writeInt32(2)
+        w.writeInt64(-1)
+        w.writeInt32(0)  // sessions
+        w.writeInt32(-1)  // ACL cache entries
+        let path = directory.snapshotDirectory + "/snapshot.9"
+        try write(w.bytes, to: path)
+        let reader = try SnapshotReader(path: path, codec: UncompressedSnapshotCodec())
+        XCTAssertThrowsError(try reader.load(zxid: 9, logger: logger)) { error in
+            XCTAssertTrue("\(error)".contains("negative ACL cache size"), "\(error)")
+        }
+    }
+
     func testDamagedNewestSnapshotFallsBackToAnOlderOne() throws {
         let tree = makeTree()
         let older = try writeSnapshot(DataTree())
