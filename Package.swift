@@ -99,7 +99,7 @@ let package = Package(
             path: "Tests/Fuzz"
         ),
         .executableTarget(name: "history-check", dependencies: ["Linearizability"], path: "Tests/HistoryCheck"),
-        .testTarget(name: "LinearizabilityTests", dependencies: ["Linearizability"]),
+        .testTarget(name: "LinearizabilityTests", dependencies: ["Linearizability", "Simulation"]),
         .target(name: "Simulation", dependencies: ["ZAB", "Jute", "Linearizability"], path: "Tests/Simulation"),
         .testTarget(name: "SimulationTests", dependencies: ["Simulation", "ZAB", "Jute"]),
     ]
