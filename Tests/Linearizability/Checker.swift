@@ -13,7 +13,7 @@ public protocol SequentialModel {
 /// One client operation as a test saw it: invoked at `call`, completed at `completion` (nil when
 /// the client never learned the outcome; then `output` is nil too). Times are in any unit that
 /// only grows, shared by every client of the history.
-public struct Operation<Input, Output> {
+public struct ClientOperation<Input, Output> {
     public var client: Int
     public var key: String
     public var input: Input
@@ -52,25 +52,24 @@ public struct KeyVerdict {
 /// completion and every output matches the model. Operations whose outcome is unknown may take
 /// effect at any point after their call, or never.
 public enum LinearizabilityChecker {
-    public static func check<M: SequentialModel>(_ model: M.Type, _ history: [Operation<M.Input, M.Output>]) -> [KeyVerdict] {
-        var byKey: [String: [Operation<M.Input, M.Output>]] = [:]
+    public static func check<M: SequentialModel>(_ model: M.Type, _ history: [ClientOperation<M.Input, M.Output>]) -> [KeyVerdict] {
+        var byKey: [String: [ClientOperation<M.Input, M.Output>]] = [:]
         for operation in history { byKey[operation.key, default: []].append(operation) }
         return byKey.keys.sorted().map { key in checkKey(M.self, key: key, byKey[key]!) }
     }
 
-    /// One call or completion event in time order; a doubly linked list of them is the search's
+    /// One call or completion, in time order; a doubly linked list of them is the search's
     /// to-do list, from which placed operations are unlinked and relinked on backtracking.
     private struct Event {
         var operation: Int
         var isCall: Bool
-        var time: Int64
         var previous = 0
         var next = 0
         /// For a call: the index of its completion event.
         var completion = 0
     }
 
-    static func checkKey<M: SequentialModel>(_ model: M.Type, key: String, _ operations: [Operation<M.Input, M.Output>]) -> KeyVerdict {
+    static func checkKey<M: SequentialModel>(_ model: M.Type, key: String, _ operations: [ClientOperation<M.Input, M.Output>]) -> KeyVerdict {
         let count = operations.count
         // Event 0 is the list's head. A completion at the same time as a call sorts after it, so
         // operations that touch in time count as concurrent (the lenient reading).
@@ -80,10 +79,10 @@ public enum LinearizabilityChecker {
             order.append((operation.completion ?? Int64.max, false, index))
         }
         order.sort { ($0.time, $0.isCall ? 0 : 1, $0.operation) < ($1.time, $1.isCall ? 0 : 1, $1.operation) }
-        var events = [Event(operation: -1, isCall: false, time: Int64.min)]
+        var events = [Event(operation: -1, isCall: false)]
         var completionEvent = [Int](repeating: 0, count: count)
         for item in order {
-            events.append(Event(operation: item.operation, isCall: item.isCall, time: item.time))
+            events.append(Event(operation: item.operation, isCall: item.isCall))
             if !item.isCall { completionEvent[item.operation] = events.count - 1 }
         }
         for index in events.indices {
@@ -168,7 +167,7 @@ public enum LinearizabilityChecker {
         return KeyVerdict(key: key, operations: count, linearizable: true, steps: steps, explanation: nil)
     }
 
-    private static func explain<M: SequentialModel>(_ model: M.Type, _ operations: [Operation<M.Input, M.Output>],
+    private static func explain<M: SequentialModel>(_ model: M.Type, _ operations: [ClientOperation<M.Input, M.Output>],
                                                     placedCount: Int, stuck: [Int]) -> String {
         func line(_ index: Int) -> String {
             let operation = operations[index]

@@ -11,8 +11,8 @@ import Foundation
 /// | {"type": "error", "code": "NoNode" | "NodeExists" | "BadVersion"} | null with "return" null
 /// when the outcome is unknown (a connection lost with the request in flight).
 public struct HistoryFile {
-    public var registers: [Operation<ZnodeRegister.Input, ZnodeRegister.Output>] = []
-    public var sequences: [Operation<SequentialCreates.Input, SequentialCreates.Output>] = []
+    public var registers: [ClientOperation<ZnodeRegister.Input, ZnodeRegister.Output>] = []
+    public var sequences: [ClientOperation<SequentialCreates.Input, SequentialCreates.Output>] = []
 
     public struct FormatError: Error, CustomStringConvertible {
         public var line: Int
@@ -64,7 +64,7 @@ public struct HistoryFile {
                 }
                 output = sequence
             }
-            sequences.append(Operation(client: record.client, key: record.key, input: .create, output: output,
+            sequences.append(ClientOperation(client: record.client, key: record.key, input: .create, output: output,
                                        call: record.call, completion: record.return))
             return
         }
@@ -79,7 +79,7 @@ public struct HistoryFile {
         case "delete": input = .delete(expectedVersion: record.version)
         default: throw FormatError(line: line, reason: "unknown op \(record.op)")
         }
-        registers.append(Operation(client: record.client, key: record.key, input: input,
+        registers.append(ClientOperation(client: record.client, key: record.key, input: input,
                                    output: try record.result.map { try output($0, line: line) },
                                    call: record.call, completion: record.return))
     }

@@ -4,11 +4,11 @@ import Testing
 
 /// The checker against histories whose verdict is known by construction.
 @Suite struct CheckerTests {
-    typealias RegisterOp = Operation<ZnodeRegister.Input, ZnodeRegister.Output>
+    typealias RegisterOp = ClientOperation<ZnodeRegister.Input, ZnodeRegister.Output>
 
     private static func op(_ client: Int, _ input: ZnodeRegister.Input, _ output: ZnodeRegister.Output?,
                            _ call: Int64, _ completion: Int64?, key: String = "/r") -> RegisterOp {
-        Operation(client: client, key: key, input: input, output: output, call: call, completion: completion)
+        ClientOperation(client: client, key: key, input: input, output: output, call: call, completion: completion)
     }
 
     private static func linearizable(_ history: [RegisterOp]) -> Bool {
@@ -89,7 +89,7 @@ import Testing
     @Test func sequenceNumbersMustBeUniqueAndFollowEffectOrder() {
         func creates(_ outputs: [(Int32?, Int64, Int64?)]) -> Bool {
             let history = outputs.enumerated().map { index, item in
-                Operation<SequentialCreates.Input, SequentialCreates.Output>(
+                ClientOperation<SequentialCreates.Input, SequentialCreates.Output>(
                     client: index, key: "/q", input: .create, output: item.0, call: item.1, completion: item.2)
             }
             return LinearizabilityChecker.check(SequentialCreates.self, history).allSatisfy(\.linearizable)

@@ -187,7 +187,7 @@ extension World {
         let header = TxnHeader(clientId: 1, cxid: cxid, zxid: zxid, time: 0, type: OpCode.check.rawValue)
         stats.proposals += 1
         historyIndex[cxid] = history.count
-        history.append(Operation(client: Int(id), key: Self.registerKey(cxid), input: .write(String(cxid)), output: nil,
+        history.append(ClientOperation(client: Int(id), key: Self.registerKey(cxid), input: .write(String(cxid)), output: nil,
                                  call: nowMs, completion: nil))
         step(id, .propose(LoggedTxn(header: header, txn: .check(path: "/", version: -1))))
         return cxid
@@ -211,7 +211,7 @@ extension World {
                 last[Self.registerKey(txn.header.cxid)] = String(txn.header.cxid)
             }
             for key in keys {
-                operations.append(Operation(client: Int(id), key: key, input: .read, output: .read(last[key]),
+                operations.append(ClientOperation(client: Int(id), key: key, input: .read, output: .read(last[key]),
                                             call: nowMs, completion: nowMs))
             }
         }

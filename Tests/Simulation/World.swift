@@ -34,7 +34,7 @@ public final class World {
     var nextCxid: Int32 = 1
     /// The clients' view of their writes as register operations (key and value from the cxid),
     /// for the linearizability check at the end; `historyIndex` finds a write by its cxid.
-    var history: [Operation<PlainRegister.Input, PlainRegister.Output>] = []
+    var history: [ClientOperation<PlainRegister.Input, PlainRegister.Output>] = []
     var historyIndex: [Int32: Int] = [:]
     /// Quorum packets matching this stop their connection's direction at delivery (a slow link);
     /// `releaseHeldPackets` lets them through.
