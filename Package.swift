@@ -96,7 +96,8 @@ let package = Package(
             name: "paddock-fuzz",
             dependencies: ["Kernel", "Storage", "ZAB", "Jute", "DataTree", "ModuleAPI", "ZlibSnapshot",
                            .product(name: "Logging", package: "swift-log")],
-            path: "Tests/Fuzz"
+            path: "Tests/Fuzz",
+            exclude: ["Corpus", "make_corpus.py"]
         ),
         .executableTarget(name: "history-check", dependencies: ["Linearizability"], path: "Tests/HistoryCheck"),
         .testTarget(name: "LinearizabilityTests", dependencies: ["Linearizability", "Simulation"]),

@@ -30,6 +30,11 @@ struct BenchCommand: ParsableCommand {
             throw ValidationError("--clients, --inflight, --keys and --duration must be positive")
         }
         guard (0...100).contains(readPercent) else { throw ValidationError("--read-percent is 0-100") }
+        do {
+            _ = try ConnectString(hosts)
+        } catch {
+            throw ValidationError("--hosts: \(error)")
+        }
     }
 
     func run() throws {
@@ -50,7 +55,7 @@ struct BenchCommand: ParsableCommand {
 
     private func measure() async throws -> String {
         let sessions = try await withThrowingTaskGroup(of: ZooKeeperClient.self) { group in
-            for session in 0..<clients { group.addTask { try await ZooKeeperClient.connect(self.host(for: session)) } }
+            for session in 0..<clients { group.addTask { try await ZooKeeperClient.connect(try self.host(for: session)) } }
             return try await group.reduce(into: []) { $0.append($1) }
         }
         let value = [UInt8](repeating: UInt8(ascii: "x"), count: valueBytes)
@@ -101,14 +106,12 @@ struct BenchCommand: ParsableCommand {
         try await zk.delete(root)
     }
 
-    /// One host of the connection string (with its chroot) per session, in turn, rather than
+    /// One server of the connection string (with its chroot) per session, in turn, rather than
     /// the client's random pick: a one-session load on an ensemble then always meets the same
     /// member, so runs against different servers compare like with like.
-    private func host(for session: Int) -> String {
-        let chrootStart = hosts.firstIndex(of: "/") ?? hosts.endIndex
-        let members = hosts[..<chrootStart].split(separator: ",")
-        guard !members.isEmpty else { return hosts }
-        return String(members[session % members.count] + hosts[chrootStart...])
+    private func host(for session: Int) throws -> String {
+        let parsed = try ConnectString(hosts)
+        return parsed.servers[session % parsed.servers.count].description + (parsed.chroot ?? "")
     }
 
     fileprivate func key(_ index: Int) -> String { "\(root)/k\(index)" }

@@ -56,7 +56,7 @@ import Testing
     /// The completion-style calls: the async calls' results and errors, and a completion may send
     /// the next request.
     @Test(arguments: ServerKind.allCases)
-    func completionCallsChainOnTheLoop(kind: ServerKind) async throws {
+    func completionCallsChain(kind: ServerKind) async throws {
         let zk = try await Self.client(kind, chroot: "")
         defer { Task { await zk.close() } }
         let root = "/callbacks-\(kind)"
